@@ -1,0 +1,14 @@
+"""GET /health: public liveness probe."""
+
+from postbox.http.faces import native_resolver
+from postbox.http.resolver import api_entry
+
+app = native_resolver()
+
+
+@app.get("/health", summary="Liveness", tags=["Health"])
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+lambda_handler = api_entry(app)

@@ -1,0 +1,1 @@
+"""Postbox core: models, rules, storage and integrations shared by every Lambda function."""

@@ -1,0 +1,244 @@
+"""The single DynamoDB table: a lazily created low-level client plus typed helpers.
+
+Everything above this module speaks plain Python values; this module alone knows the wire format.
+"""
+
+import random
+import time
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from postbox.settings import get_settings
+
+if TYPE_CHECKING:
+    from boto3.dynamodb.conditions import ConditionBase
+
+# boto3 is imported on first use, not at import time: a handler's cold import stays small.
+
+Item = dict[str, Any]
+Key = dict[str, str]
+
+BATCH_WRITE_MAX = 25
+BATCH_GET_MAX = 100
+
+
+@cache
+def client():
+    import boto3
+
+    return boto3.client("dynamodb")
+
+
+@cache
+def _codecs():
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+    return TypeSerializer(), TypeDeserializer()
+
+
+def table_name() -> str:
+    return get_settings().TABLE_NAME
+
+
+def serialize(item: Item) -> dict[str, Any]:
+    serializer = _codecs()[0]
+    return {name: serializer.serialize(value) for name, value in item.items() if value is not None}
+
+
+def deserialize(raw: dict[str, Any]) -> Item:
+    deserializer = _codecs()[1]
+    return {name: plain(deserializer.deserialize(value)) for name, value in raw.items()}
+
+
+def plain(value: Any) -> Any:
+    # Numbers come back as Decimal; Postbox stores only integers.
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, set):
+        return {plain(v) for v in value}
+    return value
+
+
+def key_of(item: Item, *index_keys: str) -> Key:
+    """The table key of an item, plus the given index key attributes (an ExclusiveStartKey for an index)."""
+    return {name: item[name] for name in ("PK", "SK", *index_keys) if name in item}
+
+
+class Expression:
+    """Key/filter/condition expressions built with boto3's condition objects, for the low-level client."""
+
+    def __init__(self) -> None:
+        from boto3.dynamodb.conditions import ConditionExpressionBuilder
+
+        self._builder = ConditionExpressionBuilder()
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+
+    def build(self, condition: "ConditionBase", *, is_key: bool = False) -> str:
+        built = self._builder.build_expression(condition, is_key_condition=is_key)
+        self.names.update(built.attribute_name_placeholders)
+        self.values.update(built.attribute_value_placeholders)
+        return built.condition_expression
+
+    def params(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.names:
+            out["ExpressionAttributeNames"] = self.names
+        if self.values:
+            out["ExpressionAttributeValues"] = serialize(self.values)
+        return out
+
+
+def get(key: Key, *, consistent: bool = False) -> Item | None:
+    response = client().get_item(TableName=table_name(), Key=serialize(key), ConsistentRead=consistent)
+    return deserialize(response["Item"]) if "Item" in response else None
+
+
+def batch_get(keys: Iterable[Key], *, consistent: bool = False) -> dict[tuple[str, str], Item]:
+    """Read up to any number of keys; duplicates are merged. Returns items by (PK, SK)."""
+    unique = list({(k["PK"], k["SK"]): k for k in keys}.values())
+    found: dict[tuple[str, str], Item] = {}
+    for start in range(0, len(unique), BATCH_GET_MAX):
+        request = {table_name(): {"Keys": [serialize(k) for k in unique[start : start + BATCH_GET_MAX]],
+                                  "ConsistentRead": consistent}}
+        for attempt in range(8):
+            response = client().batch_get_item(RequestItems=request)
+            for raw in response["Responses"].get(table_name(), []):
+                item = deserialize(raw)
+                found[(item["PK"], item["SK"])] = item
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            _backoff(attempt)
+        else:
+            raise RuntimeError("BatchGetItem kept returning unprocessed keys")
+    return found
+
+
+def put(item: Item, *, condition: "ConditionBase | None" = None) -> None:
+    params: dict[str, Any] = {"TableName": table_name(), "Item": serialize(item)}
+    if condition is not None:
+        expr = Expression()
+        params["ConditionExpression"] = expr.build(condition)
+        params.update(expr.params())
+    client().put_item(**params)
+
+
+def delete(key: Key, *, condition: "ConditionBase | None" = None, return_old: bool = False) -> Item | None:
+    params: dict[str, Any] = {"TableName": table_name(), "Key": serialize(key)}
+    if condition is not None:
+        expr = Expression()
+        params["ConditionExpression"] = expr.build(condition)
+        params.update(expr.params())
+    if return_old:
+        params["ReturnValues"] = "ALL_OLD"
+    response = client().delete_item(**params)
+    return deserialize(response["Attributes"]) if response.get("Attributes") else None
+
+
+class ConditionFailed(Exception):
+    """The update's condition did not hold; `item` is the stored item (None when there is none)."""
+
+    def __init__(self, item: Item | None):
+        super().__init__("condition failed")
+        self.item = item
+
+
+def update(key: Key, update_expression: str, *, names: dict[str, str] | None = None,
+           values: dict[str, Any] | None = None, condition: "ConditionBase | None" = None) -> Item:
+    """UpdateItem returning the new image; raises ConditionFailed carrying the stored item."""
+    expr = Expression()
+    params: dict[str, Any] = {"TableName": table_name(), "Key": serialize(key),
+                              "UpdateExpression": update_expression, "ReturnValues": "ALL_NEW"}
+    if condition is not None:
+        params["ConditionExpression"] = expr.build(condition)
+        params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+    expr.names.update(names or {})
+    expr.values.update(values or {})
+    params.update(expr.params())
+    try:
+        return deserialize(client().update_item(**params)["Attributes"])
+    except Exception as error:
+        if not is_conditional_failure(error):
+            raise
+        old = getattr(error, "response", {}).get("Item")
+        raise ConditionFailed(deserialize(old) if old else None) from None
+
+
+def is_conditional_failure(error: Exception) -> bool:
+    response = getattr(error, "response", None) or {}
+    return response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def query_pages(key_condition: "ConditionBase", *, index: str | None = None,
+                filter: "ConditionBase | None" = None,
+                forward: bool = True, limit: int | None = None, start_key: Key | None = None,
+                projection: list[str] | None = None, select_count: bool = False,
+                consistent: bool = False) -> Iterator[tuple[list[Item], int, Key | None]]:
+    """Yield (items, count, last_evaluated_key) per DynamoDB page, following LastEvaluatedKey.
+
+    `limit` bounds the items evaluated per page (DynamoDB applies it before the filter).
+    """
+    expr = Expression()
+    params: dict[str, Any] = {"TableName": table_name(), "ScanIndexForward": forward,
+                              "KeyConditionExpression": expr.build(key_condition, is_key=True)}
+    if index:
+        params["IndexName"] = index
+    if filter is not None:
+        params["FilterExpression"] = expr.build(filter)
+    if projection:
+        placeholders = {f"#p{i}": name for i, name in enumerate(projection)}
+        expr.names.update(placeholders)
+        params["ProjectionExpression"] = ", ".join(placeholders)
+    if select_count:
+        params["Select"] = "COUNT"
+    if limit:
+        params["Limit"] = limit
+    if consistent:
+        params["ConsistentRead"] = True
+    params.update(expr.params())
+    next_key = serialize(start_key) if start_key else None
+    while True:
+        page_params = dict(params, ExclusiveStartKey=next_key) if next_key else params
+        response = client().query(**page_params)
+        items = [deserialize(raw) for raw in response.get("Items", [])]
+        next_key = response.get("LastEvaluatedKey")
+        yield items, response.get("Count", 0), deserialize(next_key) if next_key else None
+        if not next_key:
+            return
+
+
+def query_all(key_condition: "ConditionBase", **kwargs: Any) -> list[Item]:
+    return [item for items, _, _ in query_pages(key_condition, **kwargs) for item in items]
+
+
+def count(key_condition: "ConditionBase", **kwargs: Any) -> int:
+    return sum(n for _, n, _ in query_pages(key_condition, select_count=True, **kwargs))
+
+
+def batch_write(puts: Iterable[Item] = (), deletes: Iterable[Key] = ()) -> int:
+    """BatchWriteItem in chunks of 25, retrying unprocessed items with backoff. Returns the number of calls."""
+    requests = [{"PutRequest": {"Item": serialize(item)}} for item in puts]
+    requests += [{"DeleteRequest": {"Key": serialize(key)}} for key in deletes]
+    calls = 0
+    for start in range(0, len(requests), BATCH_WRITE_MAX):
+        pending = {table_name(): requests[start : start + BATCH_WRITE_MAX]}
+        for attempt in range(10):
+            calls += 1
+            pending = client().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
+                break
+            _backoff(attempt)
+        else:
+            raise RuntimeError("BatchWriteItem kept returning unprocessed items")
+    return calls
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))

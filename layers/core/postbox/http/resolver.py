@@ -1,0 +1,80 @@
+"""The Powertools resolver every API function builds, with its face's error shapes and Lambda entry point."""
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+
+from postbox.auth import Caller, Unauthenticated, caller_from_claims
+from postbox.errors import NOT_FOUND, PostboxError
+from postbox.observability import logger, metrics
+
+UNAUTHENTICATED = {"detail": "Authentication credentials were not provided."}
+SERVER_ERROR = {"detail": "A server error occurred."}
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(status, "application/json", json.dumps(body, ensure_ascii=False), headers=headers)
+
+
+def _unsupported_content_type_error() -> type[Exception]:
+    from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType
+
+    return RequestUnsupportedContentType
+
+
+def make_resolver(validation_body: Callable[[RequestValidationError, Any], dict[str, Any]]) -> APIGatewayRestResolver:
+    """A REST resolver with validation; `validation_body(error, event)` renders validation errors for this face."""
+    app = APIGatewayRestResolver(enable_validation=True, response_validation_error_http_code=500)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(error: RequestValidationError) -> Response:
+        return json_response(400, validation_body(error, app.current_event))
+
+    @app.exception_handler(_unsupported_content_type_error())
+    def _unsupported(error: Exception) -> Response:
+        content_type = app.current_event.headers.get("content-type", "")
+        return json_response(400, {"detail": f'Unsupported media type "{content_type}" in request.'})
+
+    @app.exception_handler(PostboxError)
+    def _domain(error: PostboxError) -> Response:
+        body = error.detail if isinstance(error.detail, dict) else {"detail": error.detail}
+        return json_response(error.status, body)
+
+    @app.exception_handler(Unauthenticated)
+    def _unauthenticated(error: Unauthenticated) -> Response:
+        return json_response(401, UNAUTHENTICATED)
+
+    @app.not_found
+    def _no_route(error: Exception) -> Response:
+        return json_response(404, {"detail": NOT_FOUND})
+
+    @app.exception_handler(Exception)
+    def _unexpected(error: Exception) -> Response:
+        logger.exception("unhandled error")
+        return json_response(500, SERVER_ERROR)
+
+    return app
+
+
+def current_caller(app: APIGatewayRestResolver) -> Caller:
+    """The caller from the authorizer's claims; nothing else in the request is trusted."""
+    authorizer = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    return caller_from_claims(authorizer.get("claims"))
+
+
+def api_entry(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda handler for an API function: structured logs with the request id, one metric per call."""
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        response = app.resolve(event, context)
+        metrics.add_metric(name=f"Status{response['statusCode'] // 100}xx", unit=MetricUnit.Count, value=1)
+        return response
+
+    return lambda_handler

@@ -1,0 +1,306 @@
+"""Directory writes: idempotent upsert of a directory document, deletion, effective roles computed on write."""
+
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import ValidationError
+
+from postbox import cursor as cursors
+from postbox.auth import Caller
+from postbox.dal import directory as store
+from postbox.dal import keys, table
+from postbox.dal.table import Item, Key
+from postbox.errors import NOT_FOUND, BadRequest, NotFound
+from postbox.logic.permissions import require_superuser
+from postbox.models.directory import (
+    DirectoryApp,
+    DirectoryDeletion,
+    DirectoryDocument,
+    DirectoryGroup,
+    DirectoryOrgUnit,
+    DirectoryTarget,
+    DirectoryUser,
+    DirectoryWriteSummary,
+)
+from postbox.validation import describe_errors
+
+ROLE_RANK = {"readonly": 0, "dataentry": 1, "editor": 2, "manager": 3, "owner": 4}
+
+
+class DirectoryError(BadRequest):
+    """The document is not valid; `errors` lists every problem, each naming where it is."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__({"detail": "Invalid directory document.", "errors": errors})
+        self.errors = errors
+
+
+def parse_document(data: Any) -> DirectoryDocument:
+    try:
+        return DirectoryDocument.model_validate(data)
+    except ValidationError as error:
+        raise DirectoryError(describe_errors(error.errors())) from None
+
+
+def merged_roles(*acls: dict[str, str]) -> dict[str, str]:
+    """The higher role wins (an xform's own ACL merged with its project's)."""
+    merged: dict[str, str] = {}
+    for acl in acls:
+        for user_id, role in acl.items():
+            if user_id not in merged or ROLE_RANK[role] > ROLE_RANK[merged[user_id]]:
+                merged[user_id] = role
+    return merged
+
+
+def upsert(document: DirectoryDocument) -> DirectoryWriteSummary:
+    """Write every entry of the document, replacing stored entries with the same id."""
+    _check_unique(document)
+    stored = _read_existing(document)
+    _check_references(document, stored)
+
+    puts: list[Item] = []
+    deletes: list[Key] = []
+    if document.settings is not None:
+        puts.append(store.entry_item(store.SETTINGS, store.SETTINGS_ID, store.SETTINGS,
+                                     document.settings.model_dump()))
+    for group in document.groups:
+        puts.append(store.entry_item(store.GROUP, group.id, store.GROUP, group.model_dump()))
+    for unit in document.org_units:
+        puts.append(store.entry_item(store.ORG_UNIT, unit.id, store.ORG_UNIT, unit.model_dump()))
+    for user in document.users:
+        old = stored.get((store.user_key(user.id)["PK"], keys.DIR_SK))
+        puts.append(store.entry_item(store.USER, user.id, store.USER, user.model_dump()))
+        _user_index_changes(user, old, puts, deletes)
+    for app in document.apps:
+        old = stored.get(tuple(keys.directory_key(store.APP, app.app_id).values()))
+        puts.extend(_app_items(app, old))
+        if old and old["client_id"] != app.client_id:
+            deletes.append(store.app_client_key(old["client_id"]))
+
+    targets = sorted(document.targets, key=lambda t: t.type != "project")  # projects first: xforms read them
+    for target in targets:
+        old = stored.get(tuple(store.target_key(target.type, target.id).values()))
+        puts.append(store.entry_item(target.type, target.id, "target", target.model_dump()))
+        if target.type == "xform":
+            old_project = old.get("project") if old else None
+            if old_project and old_project != target.project:
+                deletes.append(keys.project_xform_key(old_project, target.id))
+            if target.project:
+                puts.append({**keys.project_xform_key(target.project, target.id)})
+    table.batch_write(puts, deletes)
+
+    _recompute_roles(document, stored)
+    return DirectoryWriteSummary(users=len(document.users), groups=len(document.groups),
+                                 org_units=len(document.org_units), targets=len(document.targets),
+                                 apps=len(document.apps), settings=int(document.settings is not None))
+
+
+def delete(deletion: DirectoryDeletion) -> DirectoryWriteSummary:
+    """Remove entries and everything derived from them; references to them are removed too."""
+    deletes: list[Key] = []
+    for user_id in deletion.users:
+        old = store.get_user(user_id)
+        if old:
+            deletes.append(store.user_key(user_id))
+            _user_index_changes(None, old, [], deletes)
+    containers = ((store.GROUP, deletion.groups, "groups"), (store.ORG_UNIT, deletion.org_units, "org_units"))
+    for kind, ids, field in containers:
+        for container_id in ids:
+            deletes.append(keys.directory_key(kind, container_id))
+            for member in store.member_ids(kind, container_id):
+                deletes.append(keys.member_key(kind, container_id, member))
+                table.update(store.user_key(member), "SET #f = :remaining", names={"#f": field},
+                             values={":remaining": [g for g in (store.get_user(member) or {}).get(field, [])
+                                                    if g != container_id]})
+    projects_to_recompute: set[str] = set()
+    for ref in deletion.targets:
+        deletes.append(store.target_key(ref.type, ref.id))
+        deletes.extend(keys.role_key(ref.type, ref.id, uid) for uid in store.role_rows(ref.type, ref.id))
+        old = table.get(store.target_key(ref.type, ref.id)) or {}
+        if ref.type == "xform" and old.get("project"):
+            deletes.append(keys.project_xform_key(old["project"], ref.id))
+        if ref.type == "project":
+            projects_to_recompute.add(ref.id)
+    for ref in deletion.apps:
+        old = table.get(keys.directory_key(store.APP, f"{ref.provider_code}/{ref.app_code}"))
+        if old:
+            deletes += [keys.directory_key(store.APP, old["app_id"]), store.app_client_key(old["client_id"])]
+    table.batch_write(deletes=deletes)
+    for project_id in projects_to_recompute:
+        for xform_id in store.project_xform_ids(project_id):
+            table.delete(keys.project_xform_key(project_id, xform_id))
+            xform = table.get(store.target_key("xform", xform_id), consistent=True)
+            if xform:
+                table.update(store.target_key("xform", xform_id), "REMOVE #p", names={"#p": "project"})
+                _write_roles("xform", xform_id, xform.get("acl", {}))
+    return DirectoryWriteSummary(users=len(deletion.users), groups=len(deletion.groups),
+                                 org_units=len(deletion.org_units), targets=len(deletion.targets),
+                                 apps=len(deletion.apps))
+
+
+def _check_unique(document: DirectoryDocument) -> None:
+    errors = []
+    for kind, ids in (("users", [u.id for u in document.users]), ("groups", [g.id for g in document.groups]),
+                      ("org_units", [o.id for o in document.org_units]),
+                      ("targets", [f"{t.type}/{t.id}" for t in document.targets]),
+                      ("apps", [a.app_id for a in document.apps]),
+                      ("apps client_id", [a.client_id for a in document.apps]),
+                      ("users email", [u.email.lower() for u in document.users if u.email]),
+                      ("users phone", [u.phone for u in document.users if u.phone])):
+        seen: set[str] = set()
+        for value in ids:
+            if value in seen:
+                errors.append(f"{kind}: {value!r} appears more than once")
+            seen.add(value)
+    if errors:
+        raise DirectoryError(errors)
+
+
+def _read_existing(document: DirectoryDocument) -> dict[tuple[str, str], Item]:
+    """Stored entries the document replaces or refers to, in as few BatchGetItem calls as possible."""
+    wanted: list[Key] = [store.user_key(u.id) for u in document.users]
+    wanted += [keys.directory_key(store.GROUP, g) for u in document.users for g in u.groups]
+    wanted += [keys.directory_key(store.ORG_UNIT, o) for u in document.users for o in u.org_units]
+    wanted += [keys.directory_key(store.ORG_UNIT, o.parent) for o in document.org_units if o.parent]
+    wanted += [store.target_key(t.type, t.id) for t in document.targets]
+    wanted += [store.target_key("project", t.project) for t in document.targets if t.project]
+    wanted += [store.user_key(uid) for t in document.targets for uid in t.acl]
+    wanted += [keys.directory_key(store.APP, a.app_id) for a in document.apps]
+    wanted += [store.app_client_key(a.client_id) for a in document.apps]
+    wanted += [keys.directory_key(store.EMAIL, u.email.lower()) for u in document.users if u.email]
+    wanted += [keys.directory_key(store.PHONE, u.phone) for u in document.users if u.phone]
+    if document.settings and document.settings.feedback_recipients_group:
+        wanted.append(keys.directory_key(store.GROUP, document.settings.feedback_recipients_group))
+    return table.batch_get(wanted, consistent=True)
+
+
+def _check_references(document: DirectoryDocument, stored: dict[tuple[str, str], Item]) -> None:
+    def exists(key: Key, in_document: Iterable[str], entry_id: str) -> bool:
+        return entry_id in set(in_document) or (key["PK"], key["SK"]) in stored
+
+    group_ids = [g.id for g in document.groups]
+    unit_ids = [o.id for o in document.org_units]
+    user_ids = [u.id for u in document.users]
+    project_ids = [t.id for t in document.targets if t.type == "project"]
+    errors = []
+    for i, user in enumerate(document.users):
+        errors += [f"users[{i}].groups: unknown group {g!r}" for g in user.groups
+                   if not exists(keys.directory_key(store.GROUP, g), group_ids, g)]
+        errors += [f"users[{i}].org_units: unknown org unit {o!r}" for o in user.org_units
+                   if not exists(keys.directory_key(store.ORG_UNIT, o), unit_ids, o)]
+        for kind, value in ((store.EMAIL, user.email.lower() if user.email else None), (store.PHONE, user.phone)):
+            owner = stored.get((keys.directory_key(kind, value)["PK"], keys.DIR_SK)) if value else None
+            if owner and owner["user_id"] != user.id and owner["user_id"] not in user_ids:
+                errors.append(f"users[{i}].{kind}: {value!r} already belongs to user {owner['user_id']!r}")
+    for i, unit in enumerate(document.org_units):
+        if unit.parent and not exists(keys.directory_key(store.ORG_UNIT, unit.parent), unit_ids, unit.parent):
+            errors.append(f"org_units[{i}].parent: unknown org unit {unit.parent!r}")
+    for i, target in enumerate(document.targets):
+        if target.project and not exists(store.target_key("project", target.project), project_ids, target.project):
+            errors.append(f"targets[{i}].project: unknown project {target.project!r}")
+        errors += [f"targets[{i}].acl: unknown user {uid!r}" for uid in target.acl
+                   if not exists(store.user_key(uid), user_ids, uid)]
+    for i, app in enumerate(document.apps):
+        owner = stored.get((store.app_client_key(app.client_id)["PK"], keys.DIR_SK))
+        if owner and owner["app_id"] != app.app_id:
+            errors.append(f"apps[{i}].client_id: {app.client_id!r} already belongs to app {owner['app_id']!r}")
+    group = document.settings.feedback_recipients_group if document.settings else None
+    if group and not exists(keys.directory_key(store.GROUP, group), group_ids, group):
+        errors.append(f"settings.feedback_recipients_group: unknown group {group!r}")
+    if errors:
+        raise DirectoryError(errors)
+
+
+def _user_index_changes(user: DirectoryUser | None, old: Item | None, puts: list[Item], deletes: list[Key]) -> None:
+    """Membership rows and email/phone lookups follow the user entry."""
+    memberships = {(store.GROUP, "groups"), (store.ORG_UNIT, "org_units"), (store.AUTHORITY, "authorities")}
+    for kind, field in memberships:
+        now = set(getattr(user, field)) if user else set()
+        before = set(old.get(field, [])) if old else set()
+        user_id = user.id if user else old["id"]
+        puts += [keys.member_key(kind, container, user_id) for container in sorted(now - before)]
+        deletes += [keys.member_key(kind, container, user_id) for container in sorted(before - now)]
+    for kind, now, before in ((store.EMAIL, user.email.lower() if user and user.email else None,
+                               (old.get("email") or "").lower() or None if old else None),
+                              (store.PHONE, user.phone if user else None, old.get("phone") if old else None)):
+        if before and before != now:
+            deletes.append(keys.directory_key(kind, before))
+        if now:
+            puts.append({**keys.directory_key(kind, now), "user_id": user.id})
+
+
+def _app_items(app: DirectoryApp, old: Item | None) -> list[Item]:
+    # The callback signing secret is generated once and survives later upserts of the app.
+    fields = {**app.model_dump(), "app_id": app.app_id,
+              "secret": old["secret"] if old and old.get("secret") else secrets.token_urlsafe(32)}
+    return [store.entry_item(store.APP, app.app_id, store.APP, fields),
+            {**store.app_client_key(app.client_id), **fields}]
+
+
+def _recompute_roles(document: DirectoryDocument, stored: dict[tuple[str, str], Item]) -> None:
+    """Effective roles: a target's own ACL, and for an xform merged with its project's ACL."""
+    written = {(t.type, t.id): t for t in document.targets}
+    projects = {t.id: t.acl for t in document.targets if t.type == "project"}
+
+    def project_acl(project_id: str | None) -> dict[str, str]:
+        if not project_id:
+            return {}
+        if project_id not in projects:
+            item = stored.get(tuple(store.target_key("project", project_id).values()))
+            projects[project_id] = (item or {}).get("acl", {})
+        return projects[project_id]
+
+    for target in written.values():
+        extra = project_acl(target.project) if target.type == "xform" else {}
+        _write_roles(target.type, target.id, merged_roles(target.acl, extra))
+    # Forms of a rewritten project that the document itself did not rewrite.
+    for project_id, acl in list(projects.items()):
+        if ("project", project_id) not in written:
+            continue
+        for xform_id in store.project_xform_ids(project_id):
+            if ("xform", xform_id) in written:
+                continue
+            xform = table.get(store.target_key("xform", xform_id), consistent=True)
+            if xform:
+                _write_roles("xform", xform_id, merged_roles(xform.get("acl", {}), acl))
+
+
+def _write_roles(target_type: str, target_id: str, roles: dict[str, str]) -> None:
+    current = store.role_rows(target_type, target_id, consistent=True)
+    puts = [{**keys.role_key(target_type, target_id, uid), "role": role}
+            for uid, role in roles.items() if current.get(uid) != role]
+    deletes = [keys.role_key(target_type, target_id, uid) for uid in current if uid not in roles]
+    if puts or deletes:
+        table.batch_write(puts, deletes)
+
+
+# -- admin API (superusers only) -------------------------------------------------------------------------
+
+ENTRY_MODELS = {"users": DirectoryUser, "groups": DirectoryGroup, "org_units": DirectoryOrgUnit,
+                "targets": DirectoryTarget, "apps": DirectoryApp}
+
+
+def admin_upsert(caller: Caller, document: DirectoryDocument) -> DirectoryWriteSummary:
+    require_superuser(caller)
+    return upsert(document)
+
+
+def admin_delete(caller: Caller, deletion: DirectoryDeletion) -> DirectoryWriteSummary:
+    require_superuser(caller)
+    return delete(deletion)
+
+
+def admin_list(caller: Caller, kind: str, *, limit: int, cursor: str | None) -> dict[str, Any]:
+    """Entries of one kind in the file format (an app's callback secret is never listed)."""
+    require_superuser(caller)
+    model = ENTRY_MODELS.get(kind)
+    if model is None:
+        raise NotFound(NOT_FOUND)
+    binding = {"kind": kind, "limit": limit}
+    start = cursors.decode(cursor, scope="directory", caller_id=caller.id, query=binding) if cursor else None
+    items, last = store.list_kind(store.LISTED_KINDS[kind], limit=limit, start_key=start)
+    entries = [model.model_validate({k: item[k] for k in model.model_fields if k in item}).model_dump()
+               for item in items]
+    next_cursor = cursors.encode(last, scope="directory", caller_id=caller.id, query=binding) if last else None
+    return {kind: entries, "next_cursor": next_cursor}

@@ -1,0 +1,52 @@
+"""Fan-out: a new message becomes one inbox entry per recipient; a deleted one takes its entries along.
+
+Idempotent: an entry's key is (user, source id), entries that already exist are left as they are (so a
+retried batch never resets read state), and deletion is by key.
+"""
+
+from postbox.dal import directory, inbox
+from postbox.dal.inbox import NewEntry
+from postbox.dal.table import Item
+from postbox.logic.changes import Change
+from postbox.logic.permissions import target_viewers
+from postbox.settings import get_settings
+
+
+def fan_out(change: Change) -> None:
+    if change.item_type() != "message":
+        return
+    if change.event == "INSERT" and change.new:
+        deliver_message(change.new)
+    elif change.event == "REMOVE" and change.old:
+        inbox.delete_entries(inbox.source_entry_keys(change.old["id"]))
+
+
+def message_recipients(message: Item) -> list[str]:
+    """Active users with view on the target, except the sender."""
+    candidates = [uid for uid in target_viewers(message["target_type"], message["target_id"])
+                  if not (message["sender_kind"] == "user" and uid == message["sender_id"])]
+    users = directory.get_users(candidates)
+    return [uid for uid in candidates if uid in users and users[uid].get("active", True)]
+
+
+def preview(text: str) -> tuple[str, bool]:
+    limit = get_settings().INBOX_PREVIEW_CHARS
+    return (text, False) if len(text) <= limit else (text[:limit], True)
+
+
+def deliver_message(message: Item) -> int:
+    """Write the missing inbox entries; returns how many were written."""
+    text, truncated = preview(message["message"])
+    entries = [inbox.entry_item(NewEntry(user_id=uid, kind="message", source_id=message["id"],
+                                         sender=message["user"], text=text, truncated=truncated,
+                                         created_at=message["timestamp"]))
+               for uid in message_recipients(message)]
+    return write_missing(entries)
+
+
+def write_missing(entries: list[Item]) -> int:
+    present = inbox.existing_keys([{"PK": e["PK"], "SK": e["SK"]} for e in entries]) if entries else set()
+    missing = [e for e in entries if (e["PK"], e["SK"]) not in present]
+    if missing:
+        inbox.write_entries(missing)
+    return len(missing)

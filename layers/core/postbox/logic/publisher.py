@@ -1,0 +1,79 @@
+"""Publisher: table changes become MQTT messages on IoT Core (DESIGN §4).
+
+Target messages go to their target topic; every inbox entry change goes to its user's inbox topic with
+the user's unread count. Delivery is at-least-once; payloads carry the source id for de-duplication.
+"""
+
+import json
+from typing import Any
+
+from postbox.dal.table import Item
+from postbox.integrations import iot
+from postbox.logic.changes import Change
+from postbox.logic.inbox import render_entry, unread_count
+from postbox.settings import get_settings
+from postbox.topics import encode_payload, inbox_topic, target_topic
+
+
+def publish_change(change: Change) -> str | None:
+    """Publish what the change means to subscribers; returns the topic used (None if nothing to say)."""
+    kind = change.item_type()
+    if kind == "message" and change.event == "INSERT" and change.new:
+        topic, payload = target_topic(change.new["target_type"], change.new["target_id"]), message_payload(change.new)
+        iot.publish(topic, payload)
+        return topic
+    if kind == "inbox":
+        event = inbox_event(change)
+        if event is None:
+            return None
+        entry = change.new if change.event != "REMOVE" else change.old
+        topic = inbox_topic(entry["user_id"])
+        body = {"event": event, "entry": render_entry(entry), "unread": unread_count(entry["user_id"])}
+        iot.publish(topic, encode_payload(body, ("entry", "text")))
+        return topic
+    return None
+
+
+def inbox_event(change: Change) -> str | None:
+    if change.event == "INSERT":
+        return "created"
+    if change.event == "REMOVE":
+        return "deleted"
+    old, new = change.old or {}, change.new or {}
+    if old.get("read") != new.get("read"):
+        return "read" if new.get("read") else "unread"
+    if old.get("archived") != new.get("archived"):
+        return "archived" if new.get("archived") else "unarchived"
+    if (old.get("text"), old.get("from")) != (new.get("text"), new.get("from")):
+        return "updated"
+    return None
+
+
+def _decoded(message: Item) -> Any:
+    """Ona decodes event messages that are JSON; free text of verb `message` stays text."""
+    if message["verb"] == "message":
+        return message["message"]
+    try:
+        return json.loads(message["message"])
+    except ValueError:
+        return message["message"]
+
+
+TARGET_METADATA_FIELDS = {"user": ("id", "name"), "xform": ("id", "name", "form_id"), "project": ("id", "name")}
+
+
+def message_payload(message: Item) -> bytes:
+    from postbox.models.ona import render_target_id
+
+    if not get_settings().MQTT_FULL_PAYLOAD:
+        flat = {"id": message["id"], "verb": message["verb"], "message": _decoded(message),
+                "user": message["user"], "timestamp": message["timestamp"]}
+        return encode_payload(flat, ("message",))
+    available = {"id": render_target_id(message["target_id"]), "name": message.get("target_name", ""),
+                 "form_id": message.get("target_name", "")}
+    metadata = {name: available[name] for name in TARGET_METADATA_FIELDS.get(message["target_type"], ("id",))}
+    full = {"id": message["id"], "time": message["timestamp"],
+            "payload": {"author": {"username": message["user"], "real_name": message.get("sender_name", "")},
+                        "context": {"type": message["target_type"], "metadata": metadata, "verb": message["verb"]},
+                        "message": _decoded(message)}}
+    return encode_payload(full, ("payload", "message"))

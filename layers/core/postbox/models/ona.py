@@ -1,0 +1,116 @@
+"""Ona messaging face (/api/v1/messaging): request and response models.
+
+Validation messages are DRF's own texts, so Ona clients see the errors they already handle.
+"""
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+TARGET_TYPES = ("xform", "project", "user", "kmskey", "entitylist")
+MESSAGE_VERB = "message"
+VERBS = (
+    "message", "submission_created", "submission_edited", "submission_deleted", "submission_reviewed",
+    "form_updated", "export_created", "export_downloaded", "profile_updated", "kmskey_rotated",
+    "entitylist_imported", "entitylist_deleted",
+)
+MESSAGE_MAX_CHARS = 10000
+
+
+def _choice(value: Any, choices: tuple[str, ...]) -> str:
+    if isinstance(value, str) and value in choices:
+        return value
+    raise PydanticCustomError("invalid_choice", '"{input}" is not a valid choice.', {"input": value})
+
+
+class FormCompatible(BaseModel):
+    """Accepts JSON objects and url-encoded forms; a form field arrives as a one-element list."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unwrap_form_values(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        scalar_fields = {name for name, field in cls.model_fields.items() if "list" not in str(field.annotation)}
+        return {key: value[0] if key in scalar_fields and isinstance(value, list) and len(value) == 1 else value
+                for key, value in data.items()}
+
+
+class CreateMessageIn(FormCompatible):
+    model_config = ConfigDict(extra="ignore")
+
+    target_type: str
+    target_id: str = Field(description="A number or a directory id; rendered as a number when all digits.",
+                           json_schema_extra={"type": ["integer", "string"]})
+    message: str = Field(max_length=MESSAGE_MAX_CHARS)
+    verb: str = MESSAGE_VERB
+
+    @field_validator("target_type", mode="before")
+    @classmethod
+    def _target_type(cls, value: Any) -> str:
+        return _choice(value, TARGET_TYPES)
+
+    @field_validator("verb", mode="before")
+    @classmethod
+    def _verb(cls, value: Any) -> str:
+        return _choice(value, VERBS)
+
+    @field_validator("target_id", mode="before")
+    @classmethod
+    def _target_id(cls, value: Any) -> str:
+        if isinstance(value, bool) or not isinstance(value, int | str):
+            raise PydanticCustomError("invalid_integer", "A valid integer is required.")
+        return str(value)
+
+    @field_validator("message", mode="before")
+    @classmethod
+    def _message(cls, value: Any) -> str:
+        if value is None:
+            raise PydanticCustomError("null", "This field may not be null.")
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise PydanticCustomError("invalid_string", "Not a valid string.")
+        text = str(value).strip()
+        if not text:
+            raise PydanticCustomError("blank", "This field may not be blank.")
+        if len(text) > MESSAGE_MAX_CHARS:
+            raise PydanticCustomError("max_length", "Ensure this field has no more than {max} characters.",
+                                      {"max": MESSAGE_MAX_CHARS})
+        return text
+
+
+def render_target_id(target_id: str) -> int | str:
+    """Ona renders target ids as integers; a canonical all-digit id is rendered as one."""
+    return int(target_id) if target_id.isdigit() and str(int(target_id)) == target_id else target_id
+
+
+class MessageOut(BaseModel):
+    id: str
+    verb: str
+    message: str
+    user: str
+    timestamp: str
+
+
+class CreatedMessageOut(BaseModel):
+    id: str
+    verb: str
+    message: str
+    user: str
+    target_id: int | str
+    target_type: str
+    timestamp: str
+
+
+class GroupRow(BaseModel):
+    """A group_by row; `period_start`, `user` and `verb` are present only when grouped by them."""
+
+    model_config = ConfigDict(extra="allow")
+
+    count: int
+    earliest_timestamp: str
+    latest_timestamp: str
+
+
+class ReadOut(BaseModel):
+    markedRead: list[str]

@@ -1,0 +1,50 @@
+"""The Lambda entry point shared by the DynamoDB-stream functions: Powertools BatchProcessor with
+partial batch responses, records turned into plain `Change`s, TTL deletions skipped."""
+
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+from postbox.dal.table import plain
+from postbox.logic.changes import Change
+from postbox.observability import logger, metrics
+
+TTL_PRINCIPAL = "dynamodb.amazonaws.com"
+
+
+def change_from_record(record: DynamoDBRecord) -> Change | None:
+    """None for TTL expirations (also filtered by the event source mapping in the template)."""
+    identity = record.raw_event.get("userIdentity") or {}
+    if identity.get("principalId") == TTL_PRINCIPAL:
+        return None
+    stream = record.dynamodb
+    return Change(
+        event=record.event_name.name if record.event_name else "MODIFY",
+        new=plain(stream.new_image) if stream and stream.new_image else None,
+        old=plain(stream.old_image) if stream and stream.old_image else None,
+    )
+
+
+def stream_entry(process: Callable[[Change], Any]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+    def record_handler(record: DynamoDBRecord) -> None:
+        change = change_from_record(record)
+        if change is not None:
+            process(change)
+
+    @logger.inject_lambda_context
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                            context=context)
+        failed = len(response.get("batchItemFailures", []))
+        metrics.add_metric(name="RecordsProcessed", unit=MetricUnit.Count, value=len(event.get("Records", [])))
+        if failed:
+            metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=failed)
+        return response
+
+    return lambda_handler

@@ -1,0 +1,19 @@
+"""Readable validation errors: each names where the problem is, e.g. `users[0].emial: unknown key 'emial'`."""
+
+from collections.abc import Iterable
+from typing import Any
+
+
+def describe_errors(errors: Iterable[dict[str, Any]], *, skip: tuple[str, ...] = ()) -> list[str]:
+    described = []
+    for problem in errors:
+        loc = [part for part in problem.get("loc", ()) if part not in skip]
+        where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+        kind = problem.get("type")
+        if kind == "extra_forbidden":
+            described.append(f"{where}: unknown key {str(loc[-1])!r}")
+        elif kind == "json_invalid":
+            described.append(f"body is not valid JSON ({problem.get('ctx', {}).get('error', 'decode error')})")
+        else:
+            described.append(f"{where or 'body'}: {problem.get('msg', 'invalid value')}")
+    return described

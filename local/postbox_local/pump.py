@@ -1,0 +1,226 @@
+"""The stream pump: polls the table's DynamoDB stream in moto and invokes each stream consumer of the
+template as Lambda's event source mapping would (filters, batch size, partial batch responses,
+bisect on error, bounded retries, the SQS on-failure destination)."""
+
+import json
+import logging
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+
+from postbox_local import template
+from postbox_local.functions import FunctionRegistry, LocalFunction
+from postbox_local.state import REGION
+
+log = logging.getLogger("postbox.local.pump")
+
+POLL_SECONDS = 0.1
+RETRY_BASE_SECONDS = 0.25
+RETRY_MAX_SECONDS = 4.0
+SHARD_REFRESH_SECONDS = 5.0
+
+
+def matches(pattern: Any, value: Any) -> bool:
+    """Lambda event filtering, for the operators the template uses: exact values, prefix, anything-but, exists."""
+    if isinstance(pattern, dict):
+        if not isinstance(value, dict):
+            return False
+        return all(matches(sub, value.get(key)) for key, sub in pattern.items())
+    if isinstance(pattern, list):
+        return any(_matches_one(option, value) for option in pattern)
+    return pattern == value
+
+
+def _matches_one(option: Any, value: Any) -> bool:
+    if isinstance(option, dict):
+        if "prefix" in option:
+            return isinstance(value, str) and value.startswith(option["prefix"])
+        if "anything-but" in option:
+            excluded = option["anything-but"]
+            return value is not None and value not in (excluded if isinstance(excluded, list) else [excluded])
+        if "exists" in option:
+            return (value is not None) == bool(option["exists"])
+        return False
+    return option == value
+
+
+class Consumer:
+    """One event source mapping: its own position in each shard, like a separate Lambda poller."""
+
+    def __init__(self, spec: template.StreamConsumer, function: LocalFunction, stream_arn: str, queue_url: str):
+        self.spec = spec
+        self.function = function
+        self.stream_arn = stream_arn
+        self.queue_url = queue_url
+        self.iterators: dict[str, str] = {}
+        self.pending: dict[str, list[dict[str, Any]]] = {}
+        self.attempts: dict[str, int] = {}
+        self.retry_at: dict[str, float] = {}
+        self.failed_batches = 0
+
+    def wanted(self, record: dict[str, Any]) -> bool:
+        return not self.spec.filters or any(matches(pattern, record) for pattern in self.spec.filters)
+
+
+def lambda_record(raw: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """moto's records lack eventSourceARN and carry datetimes; Lambda's carry both as JSON."""
+    record = json.loads(json.dumps(raw, default=_json_default))
+    record["eventSourceARN"] = stream_arn
+    record.setdefault("awsRegion", REGION)
+    return record
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    raise TypeError(type(value))
+
+
+class StreamPump:
+    def __init__(self, functions: FunctionRegistry, stream_arn: str, queue_url: str):
+        self.streams = boto3.client("dynamodbstreams")
+        self.sqs = boto3.client("sqs")
+        self.stream_arn = stream_arn
+        self.consumers = [Consumer(spec, functions.get(spec.function, spec.code_dir), stream_arn, queue_url)
+                          for spec in template.stream_consumers()]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="stream-pump", daemon=True)
+        self.idle = threading.Event()
+        self._shard_ids: list[str] = []
+        self._shards_checked = float("-inf")
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _shards(self) -> list[str]:
+        """Shard ids, re-read every few seconds (shards split and close over time)."""
+        if time.monotonic() >= self._shards_checked + SHARD_REFRESH_SECONDS:
+            description = self.streams.describe_stream(StreamArn=self.stream_arn)["StreamDescription"]
+            self._shard_ids = [shard["ShardId"] for shard in description["Shards"]]
+            self._shards_checked = time.monotonic()
+        return self._shard_ids
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            busy = False
+            try:
+                for consumer in self.consumers:
+                    busy |= self._step(consumer)
+            except Exception:
+                log.exception("stream pump step failed")
+                time.sleep(1)
+            if busy:
+                self.idle.clear()
+            else:
+                self.idle.set()
+                self._stop.wait(POLL_SECONDS)
+
+    def _step(self, consumer: Consumer) -> bool:
+        """Deliver one batch per shard (a retry when one is pending); True if anything was delivered."""
+        busy = False
+        for shard in self._shards():
+            if consumer.pending.get(shard):
+                if time.monotonic() >= consumer.retry_at.get(shard, 0):
+                    self._deliver(consumer, shard, consumer.pending[shard])
+                busy = True
+                continue
+            iterator = consumer.iterators.get(shard)
+            if iterator is None:
+                iterator = self.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard,
+                                                           ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+            response = self.streams.get_records(ShardIterator=iterator, Limit=consumer.spec.batch_size)
+            consumer.iterators[shard] = response.get("NextShardIterator") or iterator
+            records = [lambda_record(raw, self.stream_arn) for raw in response.get("Records", [])]
+            records = [record for record in records if consumer.wanted(record)]
+            if records:
+                busy = True
+                consumer.attempts[shard] = 0
+                self._deliver(consumer, shard, records)
+        return busy
+
+    def _deliver(self, consumer: Consumer, shard: str, records: list[dict[str, Any]]) -> None:
+        failed_from = self._invoke(consumer, records)
+        if failed_from is None:
+            consumer.pending.pop(shard, None)
+            return
+        remaining = records[failed_from:]
+        attempts = consumer.attempts.get(shard, 0) + 1
+        consumer.attempts[shard] = attempts
+        if 0 <= consumer.spec.max_retries < attempts:
+            self._send_to_failure_destination(consumer, shard, remaining, attempts)
+            consumer.pending.pop(shard, None)
+            consumer.attempts[shard] = 0
+            return
+        # Lambda checkpoints at the lowest failed record and re-delivers from there.
+        consumer.pending[shard] = remaining
+        consumer.retry_at[shard] = time.monotonic() + min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** (attempts - 1))
+
+    def _invoke(self, consumer: Consumer, records: list[dict[str, Any]]) -> int | None:
+        """Index of the first record to re-deliver, or None when the whole batch succeeded."""
+        try:
+            response = consumer.function.invoke({"Records": records}) or {}
+        except Exception:
+            log.warning("%s failed on a batch of %d records", consumer.spec.function, len(records), exc_info=True)
+            if consumer.spec.bisect and len(records) > 1:
+                half = len(records) // 2
+                first = self._invoke(consumer, records[:half])
+                if first is not None:
+                    return first
+                second = self._invoke(consumer, records[half:])
+                return None if second is None else half + second
+            return 0
+        failures = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        if not failures:
+            return None
+        sequence = [record["dynamodb"]["SequenceNumber"] for record in records]
+        return min(sequence.index(s) for s in failures if s in sequence)
+
+    def _send_to_failure_destination(self, consumer: Consumer, shard: str, records: list[dict[str, Any]],
+                                     attempts: int) -> None:
+        consumer.failed_batches += 1
+        first, last = records[0], records[-1]
+        body = {
+            "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": consumer.function.arn,
+                               "condition": "RetryAttemptsExhausted", "approximateInvokeCount": attempts},
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "version": "1.0", "timestamp": datetime.now(UTC).isoformat(),
+            "DDBStreamBatchInfo": {
+                "shardId": shard, "streamArn": self.stream_arn, "batchSize": len(records),
+                "startSequenceNumber": first["dynamodb"]["SequenceNumber"],
+                "endSequenceNumber": last["dynamodb"]["SequenceNumber"],
+                "approximateArrivalOfFirstRecord": _arrival(first),
+                "approximateArrivalOfLastRecord": _arrival(last),
+            },
+        }
+        log.error("%s gave up on %d records after %d attempts; sent to the on-failure queue",
+                  consumer.spec.function, len(records), attempts)
+        self.sqs.send_message(QueueUrl=consumer.queue_url, MessageBody=json.dumps(body))
+
+    def drain(self, *, max_rounds: int = 200) -> None:
+        """Deliver everything now, retries included without their backoff (in-process tests)."""
+        for _ in range(max_rounds):
+            for consumer in self.consumers:
+                for shard in consumer.retry_at:
+                    consumer.retry_at[shard] = 0
+            delivered = [self._step(consumer) for consumer in self.consumers]  # every consumer steps
+            if not any(delivered):
+                return
+        raise RuntimeError("the stream did not settle")
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """True once the pump has found nothing to deliver (used by tests and benchmarks)."""
+        self.idle.clear()
+        return self.idle.wait(timeout)
+
+
+def _arrival(record: dict[str, Any]) -> str:
+    created = record["dynamodb"].get("ApproximateCreationDateTime") or time.time()
+    return datetime.fromtimestamp(float(created), UTC).isoformat()

@@ -1,0 +1,135 @@
+"""template.yaml read as data: the route table, the table definition and the stream consumers.
+
+The local stack uses the same template that `sam deploy` does, so routes and resources cannot drift.
+"""
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation short-form tags (!Ref, !Sub, ...) as {"Fn::X": value} mappings."""
+
+
+def _tag(loader: yaml.Loader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        return {name: loader.construct_scalar(node)}
+    if isinstance(node, yaml.SequenceNode):
+        return {name: loader.construct_sequence(node, deep=True)}
+    return {name: loader.construct_mapping(node, deep=True)}
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str              # API Gateway form, e.g. /api/v1/messaging/{message_id}
+    function: str          # logical id
+    code_dir: Path
+    authorized: bool
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        pattern = re.sub(r"\{(\w+)\+\}", r"(?P<\1>.+)", self.path)
+        pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
+        return re.compile(f"^{pattern}$")
+
+    @property
+    def specificity(self) -> tuple[int, int]:
+        """API Gateway prefers literal path segments over variables."""
+        segments = self.path.strip("/").split("/")
+        return (sum(not s.startswith("{") for s in segments), len(segments))
+
+
+@dataclass(frozen=True)
+class StreamConsumer:
+    function: str
+    code_dir: Path
+    batch_size: int
+    max_retries: int
+    bisect: bool
+    filters: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    status: int
+    body: str
+    headers: dict[str, str]
+
+
+@cache
+def load() -> dict[str, Any]:
+    return yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)
+
+
+def resources() -> dict[str, Any]:
+    return load()["Resources"]
+
+
+def _functions() -> dict[str, dict[str, Any]]:
+    return {name: spec for name, spec in resources().items() if spec["Type"] == "AWS::Serverless::Function"}
+
+
+def routes() -> list[Route]:
+    found = []
+    for name, spec in _functions().items():
+        props = spec["Properties"]
+        for event in (props.get("Events") or {}).values():
+            if event["Type"] != "Api":
+                continue
+            auth = (event["Properties"].get("Auth") or {}).get("Authorizer")
+            found.append(Route(event["Properties"]["Method"].upper(), event["Properties"]["Path"], name,
+                               ROOT / props["CodeUri"], authorized=auth != "NONE"))
+    return sorted(found, key=lambda r: r.specificity, reverse=True)
+
+
+def stream_consumers() -> list[StreamConsumer]:
+    found = []
+    for name, spec in _functions().items():
+        props = spec["Properties"]
+        for event in (props.get("Events") or {}).values():
+            if event["Type"] != "DynamoDB":
+                continue
+            p = event["Properties"]
+            import json
+
+            filters = [json.loads(f["Pattern"]) for f in (p.get("FilterCriteria") or {}).get("Filters", [])]
+            found.append(StreamConsumer(name, ROOT / props["CodeUri"], int(p.get("BatchSize", 100)),
+                                        int(p.get("MaximumRetryAttempts", -1)),
+                                        bool(p.get("BisectBatchOnFunctionError", False)), filters))
+    return found
+
+
+def table_definition() -> dict[str, Any]:
+    return resources()["Table"]["Properties"]
+
+
+def gateway_responses() -> dict[str, GatewayResponse]:
+    api = resources()["Api"]["Properties"]
+    out = {}
+    for kind, spec in (api.get("GatewayResponses") or {}).items():
+        headers = {name: value.strip("'") for name, value in
+                   ((spec.get("ResponseParameters") or {}).get("Headers") or {}).items()}
+        out[kind] = GatewayResponse(int(spec["StatusCode"]), spec["ResponseTemplates"]["application/json"], headers)
+    return out
+
+
+def authorization_scopes() -> list[str]:
+    authorizers = resources()["Api"]["Properties"]["Auth"]["Authorizers"]
+    return authorizers["CognitoAuthorizer"]["AuthorizationScopes"]
+
+
+def global_environment_names() -> list[str]:
+    return list(load()["Globals"]["Function"]["Environment"]["Variables"])
