@@ -6,7 +6,7 @@ from postbox.http.resolver import api_entry
 app = native_resolver()
 
 
-@app.get("/health", summary="Liveness", tags=["Health"])
+@app.get("/health", summary="Liveness", tags=["Health"], security=[])
 def health() -> dict[str, str]:
     return {"status": "ok"}
 

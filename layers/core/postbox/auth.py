@@ -30,6 +30,8 @@ def caller_from_claims(claims: dict[str, Any] | None) -> Caller:
     username = claims.get("username") or claims.get("cognito:username")
     if USER_SCOPE in scopes and username:
         return Caller("user", str(username))
-    if APP_SCOPE in scopes and claims.get("client_id"):
+    # An application token comes from the client-credentials grant, which has no user: a person's token that
+    # carries the app scope (a misconfigured app client) never acts as the application.
+    if APP_SCOPE in scopes and claims.get("client_id") and not username:
         return Caller("app", str(claims["client_id"]))
     raise Unauthenticated("token has no postbox scope")

@@ -16,7 +16,7 @@ TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 
 
 def change_from_record(record: DynamoDBRecord) -> Change | None:
-    """None for TTL expirations (also filtered by the event source mapping in the template)."""
+    """None for TTL expirations (the template's event source filters do not exclude them, so this does)."""
     identity = record.raw_event.get("userIdentity") or {}
     if identity.get("principalId") == TTL_PRINCIPAL:
         return None

@@ -75,6 +75,13 @@ def project_xform_ids(project_id: str) -> list[str]:
     return [row["SK"].removeprefix("XFORM#") for row in rows]
 
 
+def entries_of_kind(listed_as: str) -> list[Item]:
+    """Every entry of one listed kind (paged Queries; admin deletes find what refers to a deleted entry)."""
+    from boto3.dynamodb.conditions import Key as K
+
+    return table.query_all(K("GSI1PK").eq(keys.directory_kind_feed(listed_as)), index=keys.FEED_INDEX)
+
+
 def list_kind(listed_as: str, *, limit: int, start_key: Key | None) -> tuple[list[Item], Key | None]:
     from boto3.dynamodb.conditions import Key as K
 

@@ -12,7 +12,7 @@ from typing import Any
 from postbox.dal import keys, table
 from postbox.dal.table import Item, Key
 
-# (attribute, operator, value); operators: eq ne gt ge lt le exists
+# (attribute, operator, value); operators are boto3's: eq ne gt gte lt lte exists
 Condition = tuple[str, str, Any]
 
 
@@ -24,10 +24,11 @@ class FeedQuery:
     upper: str | None = None   # exclusive bound on the sort key's timestamp
     where: tuple[Condition, ...] = ()
     newest_first: bool = True
+    matches_nothing: bool = False   # known to be empty without asking DynamoDB (e.g. a verb that does not exist)
 
     @property
-    def empty_range(self) -> bool:
-        return self.lower is not None and self.upper is not None and self.lower >= self.upper
+    def empty(self) -> bool:
+        return self.matches_nothing or (self.lower is not None and self.upper is not None and self.lower >= self.upper)
 
 
 @dataclass
@@ -64,7 +65,7 @@ def _filter(query: FeedQuery):
 
 
 def _pages(query: FeedQuery, **kwargs: Any) -> Iterator[tuple[list[Item], int, Key | None]]:
-    if query.empty_range:
+    if query.empty:
         return iter(())
     return table.query_pages(_key_condition(query), index=query.index, filter=_filter(query),
                              forward=not query.newest_first, **kwargs)

@@ -8,9 +8,11 @@ from postbox.settings import get_settings
 @cache
 def client():
     import boto3
+    from botocore.config import Config
 
-    endpoint = get_settings().IOT_DATA_ENDPOINT or None
-    return boto3.client("iot-data", endpoint_url=endpoint)
+    # Fail a publish fast: the stream retries the record, which beats holding the whole batch for a minute.
+    config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 2})
+    return boto3.client("iot-data", endpoint_url=get_settings().IOT_DATA_ENDPOINT or None, config=config)
 
 
 def publish(topic: str, payload: bytes) -> None:

@@ -1,5 +1,6 @@
 """Directory writes: idempotent upsert of a directory document, deletion, effective roles computed on write."""
 
+import contextlib
 import secrets
 from collections.abc import Iterable
 from typing import Any
@@ -88,7 +89,7 @@ def upsert(document: DirectoryDocument) -> DirectoryWriteSummary:
                 deletes.append(keys.project_xform_key(old_project, target.id))
             if target.project:
                 puts.append({**keys.project_xform_key(target.project, target.id)})
-    table.batch_write(puts, deletes)
+    _batch_write(puts, deletes)
 
     _recompute_roles(document, stored)
     return DirectoryWriteSummary(users=len(document.users), groups=len(document.groups),
@@ -110,9 +111,11 @@ def delete(deletion: DirectoryDeletion) -> DirectoryWriteSummary:
             deletes.append(keys.directory_key(kind, container_id))
             for member in store.member_ids(kind, container_id):
                 deletes.append(keys.member_key(kind, container_id, member))
-                table.update(store.user_key(member), "SET #f = :remaining", names={"#f": field},
-                             values={":remaining": [g for g in (store.get_user(member) or {}).get(field, [])
-                                                    if g != container_id]})
+                if member not in deletion.users:
+                    _remove_from_user(member, field, container_id)
+    if deletion.groups and store.get_settings_entry().get("feedback_recipients_group") in deletion.groups:
+        table.update(keys.directory_key(store.SETTINGS, store.SETTINGS_ID), "REMOVE #g",
+                     names={"#g": "feedback_recipients_group"})
     projects_to_recompute: set[str] = set()
     for ref in deletion.targets:
         deletes.append(store.target_key(ref.type, ref.id))
@@ -126,7 +129,7 @@ def delete(deletion: DirectoryDeletion) -> DirectoryWriteSummary:
         old = table.get(keys.directory_key(store.APP, f"{ref.provider_code}/{ref.app_code}"))
         if old:
             deletes += [keys.directory_key(store.APP, old["app_id"]), store.app_client_key(old["client_id"])]
-    table.batch_write(deletes=deletes)
+    _batch_write((), deletes)
     for project_id in projects_to_recompute:
         for xform_id in store.project_xform_ids(project_id):
             table.delete(keys.project_xform_key(project_id, xform_id))
@@ -134,9 +137,68 @@ def delete(deletion: DirectoryDeletion) -> DirectoryWriteSummary:
             if xform:
                 table.update(store.target_key("xform", xform_id), "REMOVE #p", names={"#p": "project"})
                 _write_roles("xform", xform_id, xform.get("acl", {}))
+    if deletion.org_units:
+        _drop_parent(set(deletion.org_units))
+    if deletion.users:
+        _drop_from_acls(set(deletion.users), {(ref.type, ref.id) for ref in deletion.targets})
     return DirectoryWriteSummary(users=len(deletion.users), groups=len(deletion.groups),
                                  org_units=len(deletion.org_units), targets=len(deletion.targets),
                                  apps=len(deletion.apps))
+
+
+def _drop_parent(unit_ids: set[str]) -> None:
+    """Children of deleted org units become top-level units (no dangling `parent`)."""
+    from boto3.dynamodb.conditions import Attr
+
+    for unit in store.entries_of_kind(store.ORG_UNIT):
+        if unit.get("parent") in unit_ids and unit["id"] not in unit_ids:
+            with contextlib.suppress(table.ConditionFailed):
+                table.update(keys.directory_key(store.ORG_UNIT, unit["id"]), "REMOVE #p", names={"#p": "parent"},
+                             condition=Attr("PK").exists())
+
+
+def _drop_from_acls(user_ids: set[str], deleted: set[tuple[str, str]]) -> None:
+    """A deleted user's roles go with them (a user created later with the same id must not inherit them):
+    out of every acl, and the effective roles of the targets concerned recomputed."""
+    from boto3.dynamodb.conditions import Attr
+
+    targets = {(t["type"], t["id"]): t for t in store.entries_of_kind("target") if (t["type"], t["id"]) not in deleted}
+    changed: set[tuple[str, str]] = set()
+    for ref, target in targets.items():
+        if user_ids & target.get("acl", {}).keys():
+            target["acl"] = {uid: role for uid, role in target["acl"].items() if uid not in user_ids}
+            with contextlib.suppress(table.ConditionFailed):
+                table.update(store.target_key(*ref), "SET #a = :acl", names={"#a": "acl"},
+                             values={":acl": target["acl"]}, condition=Attr("PK").exists())
+            changed.add(ref)
+    changed_projects = {target_id for kind, target_id in changed if kind == "project"}
+    for ref, target in targets.items():
+        in_changed_project = ref[0] == "xform" and target.get("project") in changed_projects
+        if ref not in changed and not in_changed_project:
+            continue
+        project = targets.get(("project", target.get("project") or "")) if ref[0] == "xform" else None
+        _write_roles(*ref, merged_roles(target.get("acl", {}), (project or {}).get("acl", {})))
+
+
+def _batch_write(puts: Iterable[Item], deletes: Iterable[Key]) -> None:
+    """BatchWriteItem refuses a request naming one key twice: one write per key, and a put wins over a delete
+    (a lookup that moves between two users of one document, a member of a group deleted with the group)."""
+    unique_puts = {(item["PK"], item["SK"]): item for item in puts}
+    unique_deletes = {(key["PK"], key["SK"]): key for key in deletes if (key["PK"], key["SK"]) not in unique_puts}
+    table.batch_write(unique_puts.values(), unique_deletes.values())
+
+
+def _remove_from_user(user_id: str, field: str, container_id: str) -> None:
+    """Drop a deleted group or org unit from a user's list (never creating a user that is not there)."""
+    from boto3.dynamodb.conditions import Attr
+
+    user = store.get_user(user_id)
+    if user is None:
+        return
+    with contextlib.suppress(table.ConditionFailed):  # deleted meanwhile
+        table.update(store.user_key(user_id), "SET #f = :remaining", names={"#f": field},
+                     values={":remaining": [c for c in user.get(field, []) if c != container_id]},
+                     condition=Attr("PK").exists())
 
 
 def _check_unique(document: DirectoryDocument) -> None:

@@ -4,7 +4,7 @@ Idempotent: an entry's key is (user, source id), entries that already exist are 
 retried batch never resets read state), and deletion is by key.
 """
 
-from postbox.dal import directory, inbox
+from postbox.dal import directory, inbox, keys
 from postbox.dal.inbox import NewEntry
 from postbox.dal.table import Item
 from postbox.logic.changes import Change
@@ -18,7 +18,7 @@ def fan_out(change: Change) -> None:
     if change.event == "INSERT" and change.new:
         deliver_message(change.new)
     elif change.event == "REMOVE" and change.old:
-        inbox.delete_entries(inbox.source_entry_keys(change.old["id"]))
+        delete_entries(change.old)
 
 
 def message_recipients(message: Item) -> list[str]:
@@ -42,6 +42,15 @@ def deliver_message(message: Item) -> int:
                                          created_at=message["timestamp"]))
                for uid in message_recipients(message)]
     return write_missing(entries)
+
+
+def delete_entries(message: Item) -> int:
+    """The entries found in the source index, and the current recipients' too: an index is eventually
+    consistent, so entries written a moment ago (by the same batch, even) may not be in it yet."""
+    found = [*inbox.source_entry_keys(message["id"]),
+             *(keys.inbox_key(uid, message["id"]) for uid in message_recipients(message))]
+    unique = list({(k["PK"], k["SK"]): k for k in found}.values())
+    return inbox.delete_entries(unique) if unique else 0
 
 
 def write_missing(entries: list[Item]) -> int:

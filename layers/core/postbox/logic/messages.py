@@ -14,14 +14,16 @@ from postbox.errors import NO_PERMISSION, NOT_FOUND, BadRequest, Forbidden, NotF
 from postbox.ids import is_ulid, new_ulid
 from postbox.logic import paging
 from postbox.logic.permissions import load_target_access
-from postbox.models.ona import TARGET_TYPES, CreatedMessageOut, CreateMessageIn, MessageOut, render_target_id
+from postbox.models.ona import TARGET_TYPES, VERBS, CreatedMessageOut, CreateMessageIn, MessageOut, render_target_id
 from postbox.timefmt import iso, parse_iso, utcnow
 
 TARGET_NOT_FOUND = {"target_id": "target_id not found"}
 TIME_BUCKETS = ("hour", "day", "week", "month", "year")
 GROUP_DIMENSIONS = ("user", "verb", *TIME_BUCKETS)
 DATE_PARTS = ("year", "month", "day", "hour", "minute")
-LOOKUP_OPS = {"gt": "gt", "gte": "ge", "lt": "lt", "lte": "le"}
+# Lookup suffix -> feed condition operator, as boto3's Attr names them (feed.py passes them to getattr).
+LOOKUP_OPS = {"gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}
+PART_LIMIT = 10**9  # date-part values beyond any real part are clamped, so DynamoDB never sees a huge number
 
 
 def create_message(caller: Caller, request: CreateMessageIn) -> CreatedMessageOut:
@@ -130,8 +132,9 @@ def _feed_query(target_type: str, target_id: str, query: ListQuery) -> FeedQuery
     if query.user is not None:
         where = (*where, ("user", "eq", query.user))
     if query.verb is not None:
+        # An unknown verb matches nothing (Ona: []); it never becomes an index key (keys have size limits).
         return FeedQuery(keys.FEED_BY_VERB_INDEX, keys.target_verb_feed(target_type, target_id, query.verb),
-                         lower, upper, where)
+                         lower, upper, where, matches_nothing=query.verb not in VERBS)
     return FeedQuery(keys.FEED_INDEX, keys.target_feed(target_type, target_id), lower, upper, where)
 
 
@@ -163,7 +166,7 @@ def message_stats(caller: Caller, query: ListQuery, group_by: str | None) -> lis
     """Ona's /stats/messaging: per period, a count per verb, newest period first."""
     target_type, target_id = _check_target_params(query)
     feed_query = _feed_query(target_type, target_id, query)
-    if not group_by:
+    if group_by is None:
         raise BadRequest("Parameter 'group_by' is missing.")
     if group_by not in STATS_FORMATS:
         raise BadRequest("Parameter 'group_by' is not valid.")
@@ -196,7 +199,10 @@ def _z(moment: datetime) -> str:
 
 
 def group_rows(items, dimensions: tuple[str, ...]) -> list[dict[str, Any]]:
-    """Ona's group_by rows: counts with earliest/latest timestamps, latest activity first."""
+    """Ona's group_by rows: counts with earliest/latest timestamps, latest activity first.
+
+    earliest/latest are the messages' own timestamps, written exactly as the messages show them.
+    """
     bucket = next((d for d in dimensions if d in TIME_BUCKETS), None)
     groups: dict[tuple, dict[str, Any]] = {}
     for item in items:
@@ -215,7 +221,7 @@ def group_rows(items, dimensions: tuple[str, ...]) -> list[dict[str, Any]]:
         out: dict[str, Any] = {}
         for dimension, value in zip(dimensions, row["key"], strict=True):
             out["period_start" if dimension == bucket else dimension] = value
-        out.update(count=row["count"], earliest_timestamp=_z(row["earliest"]), latest_timestamp=_z(row["latest"]))
+        out.update(count=row["count"], earliest_timestamp=iso(row["earliest"]), latest_timestamp=iso(row["latest"]))
         rows.append(out)
     return rows
 
@@ -224,15 +230,19 @@ def group_rows(items, dimensions: tuple[str, ...]) -> list[dict[str, Any]]:
 
 
 def _parse_moment(name: str, value: str) -> datetime:
+    """A moment in UTC. The ranges below add a microsecond, so the calendar's last one is refused too."""
     try:
-        return parse_iso(value)
-    except ValueError:
-        raise BadRequest({name: ["Enter a valid date/time."]}) from None
+        moment = parse_iso(value)  # OverflowError when an offset moves it off the calendar
+        if moment < datetime.max.replace(tzinfo=UTC):
+            return moment
+    except (ValueError, OverflowError):
+        pass
+    raise BadRequest({name: ["Enter a valid date/time."]})
 
 
 def _parse_number(name: str, value: str) -> int:
     try:
-        return int(value)
+        return max(-PART_LIMIT, min(int(value), PART_LIMIT))
     except ValueError:
         raise BadRequest({name: ["Enter a number."]}) from None
 

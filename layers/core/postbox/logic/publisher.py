@@ -50,13 +50,16 @@ def inbox_event(change: Change) -> str | None:
 
 
 def _decoded(message: Item) -> Any:
-    """Ona decodes event messages that are JSON; free text of verb `message` stays text."""
+    """Ona decodes event messages that are JSON; free text of verb `message` stays text, and so does text
+    that only Python reads as JSON (NaN, Infinity, 1e999): re-encoded, no subscriber could parse it."""
     if message["verb"] == "message":
         return message["message"]
     try:
-        return json.loads(message["message"])
+        decoded = json.loads(message["message"])
+        json.dumps(decoded, allow_nan=False)
     except ValueError:
         return message["message"]
+    return decoded
 
 
 TARGET_METADATA_FIELDS = {"user": ("id", "name"), "xform": ("id", "name", "form_id"), "project": ("id", "name")}

@@ -38,21 +38,33 @@ def current_change(record: dict[str, Any]) -> Change | None:
     return Change(change.event, current, change.old)
 
 
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def redrive(queue_url: str, processors: dict[str, Processor], *,
             progress: Callable[[str], None] = lambda _: None) -> RedriveReport:
     """Process every failed batch on the queue with the processor whose name is in the function ARN."""
     report = RedriveReport()
     while messages := queues.receive(queue_url):
         for message in messages:
-            body = json.loads(message["Body"])
+            body = _json_object(message["Body"])
             info = body.get("DDBStreamBatchInfo")
             arn = (body.get("requestContext") or {}).get("functionArn", "")
             process = next((fn for name, fn in processors.items() if name in arn), None)
             if info is None or process is None:
                 report.failed.append(f"message {message['MessageId']}: not a stream batch of a known function")
                 continue
-            records = streams.read_range(info["streamArn"], info["shardId"], info["startSequenceNumber"],
-                                         info["endSequenceNumber"])
+            try:
+                records = streams.read_range(info["streamArn"], info["shardId"], info["startSequenceNumber"],
+                                             info["endSequenceNumber"])
+            except Exception as error:  # trimmed (24 h retention), a stream that is gone, a malformed message
+                report.failed.append(f"message {message['MessageId']}: cannot read its records: {error}")
+                continue
             if not records:
                 report.failed.append(f"message {message['MessageId']}: its records are no longer in the stream")
                 continue

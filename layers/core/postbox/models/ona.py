@@ -18,19 +18,30 @@ VERBS = (
 MESSAGE_MAX_CHARS = 10000
 
 
+def _not_null(value: Any) -> Any:
+    if value is None:
+        raise PydanticCustomError("null", "This field may not be null.")
+    return value
+
+
 def _choice(value: Any, choices: tuple[str, ...]) -> str:
+    _not_null(value)
     if isinstance(value, str) and value in choices:
         return value
     raise PydanticCustomError("invalid_choice", '"{input}" is not a valid choice.', {"input": value})
 
 
 class FormCompatible(BaseModel):
-    """Accepts JSON objects and url-encoded forms; a form field arrives as a one-element list."""
+    """Accepts JSON objects and url-encoded forms; a form field arrives as a one-element list.
+
+    Only a parsed form (every value a list of strings) is unwrapped: in a JSON object, `["bob"]` stays a list.
+    """
 
     @model_validator(mode="before")
     @classmethod
     def _unwrap_form_values(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) or not all(
+                isinstance(value, list) and all(isinstance(v, str) for v in value) for value in data.values()):
             return data
         scalar_fields = {name for name, field in cls.model_fields.items() if "list" not in str(field.annotation)}
         return {key: value[0] if key in scalar_fields and isinstance(value, list) and len(value) == 1 else value
@@ -41,8 +52,8 @@ class CreateMessageIn(FormCompatible):
     model_config = ConfigDict(extra="ignore")
 
     target_type: str
-    target_id: str = Field(description="A number or a directory id; rendered as a number when all digits.",
-                           json_schema_extra={"type": ["integer", "string"]})
+    # Validated to str (the directory id); typed int | str so the schema says what clients may send.
+    target_id: int | str = Field(description="A number or a directory id; rendered as a number when all digits.")
     message: str = Field(max_length=MESSAGE_MAX_CHARS)
     verb: str = MESSAGE_VERB
 
@@ -59,6 +70,7 @@ class CreateMessageIn(FormCompatible):
     @field_validator("target_id", mode="before")
     @classmethod
     def _target_id(cls, value: Any) -> str:
+        _not_null(value)
         if isinstance(value, bool) or not isinstance(value, int | str):
             raise PydanticCustomError("invalid_integer", "A valid integer is required.")
         return str(value)
@@ -66,8 +78,7 @@ class CreateMessageIn(FormCompatible):
     @field_validator("message", mode="before")
     @classmethod
     def _message(cls, value: Any) -> str:
-        if value is None:
-            raise PydanticCustomError("null", "This field may not be null.")
+        _not_null(value)
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise PydanticCustomError("invalid_string", "Not a valid string.")
         text = str(value).strip()
@@ -102,11 +113,16 @@ class CreatedMessageOut(BaseModel):
     timestamp: str
 
 
+def _absent(value: Any) -> bool:
+    return value is None
+
+
 class GroupRow(BaseModel):
-    """A group_by row; `period_start`, `user` and `verb` are present only when grouped by them."""
+    """A group_by row, fields in Ona's order; `period_start`, `user`, `verb` are present only when grouped by them."""
 
-    model_config = ConfigDict(extra="allow")
-
+    period_start: str | None = Field(default=None, exclude_if=_absent)
+    user: str | None = Field(default=None, exclude_if=_absent)
+    verb: str | None = Field(default=None, exclude_if=_absent)
     count: int
     earliest_timestamp: str
     latest_timestamp: str

@@ -1,0 +1,424 @@
+"""Who may call what (DESIGN §2, §3, §5): one table with a row for every route of template.yaml.
+
+Each route is called, through the local gateway, without a token and with bad tokens (401 on every authorized
+route), then as a stranger (dave: in the directory, no roles), as callers with the wrong role and as the callers
+who are allowed. A route of template.yaml without a row fails the test, so a new route cannot go unchecked.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+import pytest
+
+from postbox_local import template, tokens
+
+UNAUTHENTICATED = {"detail": "Authentication credentials were not provided."}
+NO_PERMISSION = {"detail": "You do not have permission to perform this action."}
+NOT_FOUND = {"detail": "Not found."}
+NO_INBOX = {"detail": "Applications have no inbox."}
+APP = "acme/billing"
+
+
+def not_allowed(method: str) -> dict[str, str]:
+    return {"detail": f'Method "{method}" not allowed.'}
+
+
+def cannot_add(name: str) -> dict[str, str]:
+    return {"detail": f"You do not have permission to add messages to target_id {name}."}
+
+
+Body = Any  # an expected JSON body, a predicate on (body, world), or None (not checked)
+
+
+@dataclass
+class Case:
+    """How to call one route, and what each caller gets, in the order given (the allowed caller last)."""
+
+    name: str
+    path: str                                    # formatted with the world: {xform}, {user_msg}, ...
+    calls: list[tuple[str, int, Body]]           # (caller, status, body)
+    json: Any = None
+    query: dict[str, Any] = field(default_factory=dict)
+    setup: Callable[[Any, dict[str, str]], None] | None = None
+    after: Callable[[Any, dict[str, str]], None] | None = None
+
+
+def counts(api, user: str) -> dict[str, int]:
+    return api.get("/api/v1/inbox/counts", user=user).get_json()
+
+
+def inbox_ids(api, user: str, **query) -> list[str]:
+    return [item["id"] for item in api.get("/api/v1/inbox", user=user, query_string=query).get_json()["items"]]
+
+
+def send(api, caller: str, target_type: str, target_id: str, text: str = "hello", **fields) -> str:
+    who = {"app": APP} if caller == "app" else {"user": caller}
+    response = api.post("/api/v1/messaging", **who,
+                        json={"target_type": target_type, "target_id": target_id, "message": text, **fields})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def bob_marks(change: str, *ids_keys: str) -> Callable[[Any, dict[str, str]], None]:
+    def setup(api, world):
+        response = api.post(f"/api/v1/inbox/{change}", user="bob", json={"ids": [world[k] for k in ids_keys]})
+        assert response.status_code == 200
+    return setup
+
+
+def project_with_manager(api, world):
+    """carol becomes manager of project 12 (managers may delete on forms, not on projects); alice posts to it."""
+    from postbox.logic.directory import parse_document, upsert
+
+    upsert(parse_document({"targets": [{"type": "project", "id": "12", "name": "Household survey",
+                                        "acl": {"alice": "owner", "erin": "readonly", "carol": "manager"}}]}))
+    world["project_msg"] = send(api, "alice", "project", "12")
+
+
+def alice_posts_to_trees(api, world):
+    world["trees_msg"] = send(api, "alice", "entitylist", "trees")
+
+
+def gone_for(user: str, key: str) -> Callable[[Any, dict[str, str]], None]:
+    def after(api, world):
+        response = api.get(f"/api/v1/messaging/{world[key]}", user=user)
+        assert (response.status_code, response.get_json()) == (404, NOT_FOUND)
+    return after
+
+
+def same_ids(*keys: str) -> Callable[[Any, dict[str, str]], bool]:
+    return lambda body, world: sorted(next(iter(body.values()))) == sorted(world[k] for k in keys)
+
+
+def listing_ids(*keys: str) -> Callable[[Any, dict[str, str]], bool]:
+    return lambda body, world: [row["id"] for row in body] == [world[k] for k in keys]
+
+
+MESSAGE = {"target_type": "xform", "target_id": "34", "message": "hello"}
+
+# Demo directory (local/demo-directory.json): xform 34 "hh_form" in project 12; project 12: alice owner, erin
+# readonly; xform 34: bob dataentry, carol editor; entitylist trees: alice manager, bob readonly; dave has no
+# role; frank is inactive; admin is the superuser; "ghost" is in no directory at all.
+# The world of every case: {xform}: carol's message on xform 34 (inbox entries for alice, bob, erin);
+# {user_msg}: alice's message to bob (an entry for bob).
+ROWS: dict[tuple[str, str], list[Case]] = {
+    ("GET", "/health"): [
+        Case("public", "/health", [("anonymous", 200, {"status": "ok"}), ("garbage", 200, {"status": "ok"}),
+                                   ("dave", 200, {"status": "ok"})]),
+    ],
+    ("POST", "/api/v1/messaging"): [
+        Case("message to a form needs change", "/api/v1/messaging", json=MESSAGE, calls=[
+            ("dave", 403, cannot_add("hh_form")), ("ghost", 403, cannot_add("hh_form")),
+            ("frank", 403, cannot_add("hh_form")),
+            ("erin", 403, cannot_add("hh_form")),          # readonly (project)
+            ("bob", 403, cannot_add("hh_form")),           # dataentry
+            ("carol", 201, None),                          # editor
+            ("alice", 201, lambda body, world: body["user"] == "alice"),   # owner through the project
+            ("admin", 201, None)]),
+        Case("events are for applications", "/api/v1/messaging", json={**MESSAGE, "verb": "submission_created"},
+             calls=[("dave", 403, cannot_add("hh_form")), ("alice", 403, cannot_add("hh_form")),
+                    ("admin", 403, cannot_add("hh_form")), ("app", 201, lambda body, world: body["user"] == APP)]),
+        Case("any active user may message a user", "/api/v1/messaging",
+             json={"target_type": "user", "target_id": "bob", "message": "hi"},
+             calls=[("frank", 403, cannot_add("bob")), ("ghost", 403, cannot_add("bob")), ("dave", 201, None)]),
+    ],
+    ("GET", "/api/v1/messaging"): [
+        Case("a form's messages need view", "/api/v1/messaging", query={"target_type": "xform", "target_id": "34"},
+             calls=[("dave", 403, NO_PERMISSION), ("ghost", 403, NO_PERMISSION), ("frank", 403, NO_PERMISSION),
+                    ("app", 403, NO_PERMISSION), ("bob", 200, listing_ids("xform")),
+                    ("erin", 200, listing_ids("xform")), ("admin", 200, listing_ids("xform"))]),
+        Case("a user's messages are theirs", "/api/v1/messaging", query={"target_type": "user", "target_id": "bob"},
+             calls=[("dave", 403, NO_PERMISSION), ("alice", 403, NO_PERMISSION),
+                    ("bob", 200, listing_ids("user_msg")), ("admin", 200, listing_ids("user_msg"))]),
+        Case("no existence oracle", "/api/v1/messaging", query={"target_type": "xform", "target_id": "404"},
+             calls=[("dave", 403, NO_PERMISSION), ("alice", 403, NO_PERMISSION), ("admin", 200, [])]),
+    ],
+    ("GET", "/api/v1/stats/messaging"): [
+        Case("stats need view", "/api/v1/stats/messaging",
+             query={"target_type": "xform", "target_id": "34", "group_by": "day"},
+             calls=[("dave", 403, NO_PERMISSION), ("frank", 403, NO_PERMISSION), ("app", 403, NO_PERMISSION),
+                    ("bob", 200, lambda body, world: [row["message"] for row in body] == [1]),
+                    ("admin", 200, lambda body, world: [row["message"] for row in body] == [1])]),
+    ],
+    ("GET", "/api/v1/messaging/{message_id}"): [
+        Case("a form message needs view", "/api/v1/messaging/{xform}", calls=[
+            ("dave", 403, NO_PERMISSION), ("ghost", 403, NO_PERMISSION), ("frank", 403, NO_PERMISSION),
+            ("app", 403, NO_PERMISSION),
+            ("bob", 200, lambda body, world: body["id"] == world["xform"]),   # dataentry
+            ("erin", 200, None), ("alice", 200, None), ("admin", 200, None)]),
+        Case("a user message is that user's alone", "/api/v1/messaging/{user_msg}", calls=[
+            ("dave", 403, NO_PERMISSION), ("alice", 403, NO_PERMISSION),       # even its sender
+            ("admin", 403, NO_PERMISSION),                                     # even a superuser
+            ("bob", 200, lambda body, world: body["id"] == world["user_msg"])]),
+    ],
+    ("DELETE", "/api/v1/messaging/{message_id}"): [
+        Case("deleting a form message needs manager or owner", "/api/v1/messaging/{xform}", calls=[
+            ("dave", 403, NO_PERMISSION), ("app", 403, NO_PERMISSION), ("erin", 403, NO_PERMISSION),
+            ("bob", 403, NO_PERMISSION), ("carol", 403, NO_PERMISSION),       # editor, and its sender
+            ("alice", 204, None)],                                             # owner through the project
+            after=gone_for("bob", "xform")),
+        Case("deleting an entity list message: manager", "/api/v1/messaging/{trees_msg}",
+             setup=alice_posts_to_trees,
+             calls=[("dave", 403, NO_PERMISSION), ("bob", 403, NO_PERMISSION), ("alice", 204, None)],
+             after=gone_for("alice", "trees_msg")),
+        Case("deleting a project message needs owner", "/api/v1/messaging/{project_msg}",
+             setup=project_with_manager,
+             calls=[("erin", 403, NO_PERMISSION), ("carol", 403, NO_PERMISSION), ("alice", 204, None)]),
+        Case("a user message: only that user", "/api/v1/messaging/{user_msg}", calls=[
+            ("dave", 403, NO_PERMISSION), ("alice", 403, NO_PERMISSION), ("admin", 403, NO_PERMISSION),
+            ("bob", 204, None)], after=gone_for("bob", "user_msg")),
+    ],
+    ("PUT", "/api/v1/messaging/{message_id}"): [
+        Case("no update", "/api/v1/messaging/{xform}", json={"message": "changed"},
+             calls=[("dave", 405, not_allowed("PUT")), ("alice", 405, not_allowed("PUT"))]),
+    ],
+    ("PATCH", "/api/v1/messaging/{message_id}"): [
+        Case("no update", "/api/v1/messaging/{xform}", json={"message": "changed"},
+             calls=[("dave", 405, not_allowed("PATCH")), ("alice", 405, not_allowed("PATCH"))]),
+    ],
+    ("PUT", "/api/v1/messaging"): [
+        Case("no update", "/api/v1/messaging", json=MESSAGE,
+             calls=[("dave", 405, not_allowed("PUT")), ("admin", 405, not_allowed("PUT"))]),
+    ],
+    ("PATCH", "/api/v1/messaging"): [
+        Case("no update", "/api/v1/messaging", json=MESSAGE,
+             calls=[("dave", 405, not_allowed("PATCH")), ("admin", 405, not_allowed("PATCH"))]),
+    ],
+    ("DELETE", "/api/v1/messaging"): [
+        Case("no bulk delete", "/api/v1/messaging",
+             calls=[("dave", 405, not_allowed("DELETE")), ("admin", 405, not_allowed("DELETE"))]),
+    ],
+    ("POST", "/api/v1/messaging/{message_id}/read"): [
+        Case("only a recipient's own entry", "/api/v1/messaging/{xform}/read", calls=[
+            ("dave", 404, NOT_FOUND), ("carol", 404, NOT_FOUND),               # carol sent it: no entry
+            ("admin", 404, NOT_FOUND), ("app", 403, NO_INBOX),
+            ("bob", 200, lambda body, world: body == {"markedRead": [world["xform"]]}),
+            ("bob", 200, {"markedRead": []})],
+            after=lambda api, world: counts(api, "erin") == {"unread": 1, "total": 1} or pytest.fail("erin")),
+    ],
+    ("GET", "/api/v1/inbox"): [
+        Case("each user sees their own entries", "/api/v1/inbox", calls=[
+            ("dave", 200, {"items": [], "next_cursor": None}), ("app", 403, NO_INBOX),
+            ("carol", 200, {"items": [], "next_cursor": None}),
+            ("alice", 200, lambda body, world: [i["id"] for i in body["items"]] == [world["xform"]]),
+            ("bob", 200, lambda body, world: [i["id"] for i in body["items"]] == [world["user_msg"], world["xform"]])]),
+    ],
+    ("GET", "/api/v1/inbox/counts"): [
+        Case("each user counts their own entries", "/api/v1/inbox/counts", calls=[
+            ("dave", 200, {"unread": 0, "total": 0}), ("ghost", 200, {"unread": 0, "total": 0}),
+            ("app", 403, NO_INBOX), ("erin", 200, {"unread": 1, "total": 1}),
+            ("bob", 200, {"unread": 2, "total": 2})]),
+    ],
+    ("POST", "/api/v1/inbox/read"): [
+        Case("only the caller's entries change", "/api/v1/inbox/read",
+             json=None, calls=[
+                 ("dave", 200, {"markedRead": []}), ("carol", 200, {"markedRead": []}), ("app", 403, NO_INBOX),
+                 ("bob", 200, same_ids("xform", "user_msg"))],
+             after=lambda api, world: counts(api, "alice")["unread"] == 1 or pytest.fail("alice's entry changed")),
+    ],
+    ("POST", "/api/v1/inbox/unread"): [
+        Case("only the caller's entries change", "/api/v1/inbox/unread", setup=bob_marks("read", "xform"),
+             calls=[("dave", 200, {"markedUnread": []}), ("alice", 200, {"markedUnread": []}),
+                    ("app", 403, NO_INBOX), ("bob", 200, same_ids("xform"))]),
+    ],
+    ("POST", "/api/v1/inbox/read-all"): [
+        Case("only the caller's entries change", "/api/v1/inbox/read-all", calls=[
+            ("dave", 200, {"markedRead": []}), ("app", 403, NO_INBOX), ("bob", 200, same_ids("xform", "user_msg"))],
+            after=lambda api, world: counts(api, "alice")["unread"] == 1 or pytest.fail("alice's entry changed")),
+    ],
+    ("POST", "/api/v1/inbox/archive"): [
+        Case("only the caller's entries change", "/api/v1/inbox/archive", calls=[
+            ("dave", 200, {"archived": []}), ("app", 403, NO_INBOX), ("bob", 200, same_ids("xform"))],
+            after=lambda api, world: inbox_ids(api, "alice") == [world["xform"]] or pytest.fail("alice's entry")),
+    ],
+    ("POST", "/api/v1/inbox/unarchive"): [
+        Case("only the caller's entries change", "/api/v1/inbox/unarchive", setup=bob_marks("archive", "xform"),
+             calls=[("dave", 200, {"unarchived": []}), ("alice", 200, {"unarchived": []}),
+                    ("app", 403, NO_INBOX), ("bob", 200, same_ids("xform"))]),
+    ],
+    ("DELETE", "/api/v1/inbox/{entry_id}"): [
+        Case("only the caller's copy", "/api/v1/inbox/{xform}", calls=[
+            ("dave", 404, NOT_FOUND), ("carol", 404, NOT_FOUND), ("app", 403, NO_INBOX), ("bob", 204, None),
+            ("bob", 404, NOT_FOUND)],
+            after=lambda api, world: inbox_ids(api, "alice") == [world["xform"]] or pytest.fail("alice's entry")),
+    ],
+    ("POST", "/api/v1/directory"): [
+        Case("superusers only", "/api/v1/directory", json={"users": [{"id": "dave", "username": "dave",
+                                                                      "superuser": True}]},
+             calls=[("dave", 403, NO_PERMISSION), ("alice", 403, NO_PERMISSION), ("ghost", 403, NO_PERMISSION),
+                    ("app", 403, NO_PERMISSION), ("admin", 200, None)]),
+    ],
+    ("POST", "/api/v1/directory/delete"): [
+        Case("superusers only", "/api/v1/directory/delete", json={"users": ["erin"]},
+             calls=[("dave", 403, NO_PERMISSION), ("alice", 403, NO_PERMISSION), ("app", 403, NO_PERMISSION),
+                    ("admin", 200, None)],
+             after=lambda api, world: "erin" not in {u["id"] for u in api.get(
+                 "/api/v1/directory/users", user="admin").get_json()["users"]} or pytest.fail("erin still there")),
+    ],
+    ("GET", "/api/v1/directory/{kind}"): [
+        Case("superusers only", "/api/v1/directory/users",
+             calls=[("dave", 403, NO_PERMISSION), ("alice", 403, NO_PERMISSION), ("app", 403, NO_PERMISSION),
+                    ("admin", 200, lambda body, world: len(body["users"]) == 7)]),
+    ],
+}
+# Bodies that need the world.
+ROWS[("POST", "/api/v1/inbox/read")][0].json = {"ids": ["{xform}", "{user_msg}"]}
+for route in (("POST", "/api/v1/inbox/unread"), ("POST", "/api/v1/inbox/archive"),
+              ("POST", "/api/v1/inbox/unarchive")):
+    ROWS[route][0].json = {"ids": ["{xform}"]}
+
+TEMPLATE_ROUTES = {(route.method, route.path): route for route in template.routes()}
+
+
+def _fill(value: Any, world: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return value.format(**world)
+    if isinstance(value, list):
+        return [_fill(v, world) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill(v, world) for k, v in value.items()}
+    return value
+
+
+def _as(caller: str) -> dict[str, Any]:
+    if caller == "anonymous":
+        return {}
+    if caller == "garbage":
+        return {"token": "garbage"}
+    if caller == "app":
+        return {"app": APP}
+    return {"user": caller}
+
+
+def _signed(claims: dict[str, Any], key: str | None = None) -> str:
+    now = int(time.time())
+    return jwt.encode({"iss": tokens.ISSUER, "iat": now, "exp": now + 600, **claims}, key or tokens._key(),
+                      algorithm="HS256")
+
+
+def bad_tokens() -> dict[str, str]:
+    """Tokens no authorizer accepts: not a JWT, ID tokens, another key, expired, no postbox scope."""
+    user = {"sub": "x", "username": "alice", "token_use": "access", "scope": "postbox/user"}
+    return {
+        "garbage": "garbage",
+        "id token": _signed({"sub": "x", "cognito:username": "alice", "token_use": "id", "aud": "web",
+                             "email": "alice@example.org"}),
+        "id token with a scope": _signed({"sub": "x", "cognito:username": "alice", "username": "alice",
+                                          "token_use": "id", "scope": "postbox/user"}),
+        "another key": _signed(user, key="not-the-local-signing-key-but-long-enough-for-hs256"),
+        "expired": _signed({**user, "exp": int(time.time()) - 60}),
+        "no postbox scope": _signed({**user, "scope": "openid profile"}),
+        "no token_use": _signed({k: v for k, v in user.items() if k != "token_use"}),
+    }
+
+
+@pytest.fixture
+def world(api, stream) -> dict[str, str]:
+    ids = {"xform": send(api, "carol", "xform", "34", "Form message"),
+           "user_msg": send(api, "alice", "user", "bob", "Hi Bob")}
+    stream.drain()
+    return ids
+
+
+@pytest.mark.parametrize("route", sorted(set(TEMPLATE_ROUTES) | set(ROWS)), ids=lambda r: f"{r[0]} {r[1]}")
+def test_authorization_matrix(api, stream, world, route):
+    if route not in ROWS:
+        pytest.fail(f"{route[0]} {route[1]} is a route of template.yaml without a row in ROWS")
+    if route not in TEMPLATE_ROUTES:
+        pytest.fail(f"ROWS has a row for {route[0]} {route[1]}, which template.yaml does not route")
+    method, _ = route
+    for case in ROWS[route]:
+        if case.setup:
+            case.setup(api, world)
+            stream.drain()
+        path, body = _fill(case.path, world), _fill(case.json, world)
+        assert TEMPLATE_ROUTES[route].regex.match(path), (case.name, path)
+
+        def call(path=path, body=body, query=case.query, **who):
+            return api.request(method, path, json=body, query_string=query, **who)
+
+        if TEMPLATE_ROUTES[route].authorized:
+            for label, token in {"no token": None, **bad_tokens()}.items():
+                response = call(token=token)
+                assert (response.status_code, response.get_json()) == (401, UNAUTHENTICATED), (case.name, label)
+                assert response.headers.get("WWW-Authenticate") == 'Bearer realm="api"'
+        for caller, status, expected in case.calls:
+            response = call(**_as(caller))
+            got = response.get_json() if response.get_data() else None
+            assert response.status_code == status, (case.name, caller, got)
+            if callable(expected):
+                assert expected(got, world), (case.name, caller, got)
+            elif expected is not None:
+                assert got == expected, (case.name, caller)
+            if status == 204:
+                assert got is None
+        if case.after:
+            stream.drain()
+            case.after(api, world)
+
+
+def test_every_authorized_route_is_authorized_in_the_template():
+    """Only /health is public (DESIGN §2); the rest carry the Cognito authorizer."""
+    public = sorted(f"{r.method} {r.path}" for r in template.routes() if not r.authorized)
+    assert public == ["GET /health"]
+
+
+# -- claims the handlers themselves refuse (defence behind the authorizer) ----------------------------------
+
+
+def _invoke(api, method: str, path: str, claims: dict[str, str], body: Any = None) -> tuple[int, Any]:
+    """Call a route's handler directly with the given authorizer claims (as API Gateway would pass them)."""
+    import json
+
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    from postbox_local.gateway import Gateway
+
+    route = next(r for r in template.routes() if r.method == method and r.regex.match(path))
+    request = Request(EnvironBuilder(path=path, method=method, json=body).get_environ())
+    event = Gateway._event(request, route, route.regex.match(path).groupdict(), claims)
+    result = api.functions.get(route.function, route.code_dir).invoke(event)
+    return result["statusCode"], json.loads(result["body"]) if result.get("body") else None
+
+
+@pytest.mark.parametrize("claims", [
+    {"sub": "x", "cognito:username": "admin", "token_use": "id", "email": "admin@example.org"},
+    {"sub": "x", "cognito:username": "admin", "token_use": "id", "scope": "postbox/user"},
+    {"sub": "x", "username": "admin", "token_use": "access", "scope": "openid"},
+    {"sub": "x", "token_use": "access", "scope": "postbox/user"},
+    {"sub": "x", "token_use": "access", "scope": "postbox/app"},
+    {},
+], ids=["id token", "id token with scope", "no postbox scope", "user scope without username",
+        "app scope without client_id", "no claims"])
+def test_handlers_refuse_claims_no_authorizer_should_pass(api, world, claims):
+    for method, path, body in (("GET", "/api/v1/directory/users", None), ("GET", f"/api/v1/messaging/{world['xform']}",
+                                                                          None),
+                               ("POST", "/api/v1/messaging", MESSAGE), ("GET", "/api/v1/inbox", None)):
+        assert _invoke(api, method, path, claims, body) == (401, UNAUTHENTICATED), (method, path)
+
+
+def test_handlers_read_an_access_tokens_username(api, world):
+    claims = {"sub": "x", "username": "admin", "token_use": "access", "scope": "openid postbox/user",
+              "client_id": "web"}
+    status, body = _invoke(api, "GET", "/api/v1/directory/users", claims)
+    assert status == 200 and len(body["users"]) == 7
+
+
+def test_a_persons_token_with_the_app_scope_does_not_act_as_the_app(api):
+    """A client-credentials token has no user; a user's token that carries postbox/app (a misconfigured app
+    client) must not post system events as that client."""
+    token = _signed({"sub": "x", "username": "alice", "client_id": APP, "token_use": "access",
+                     "scope": "postbox/app"})
+    response = api.post("/api/v1/messaging", token=token, json={**MESSAGE, "verb": "submission_created"})
+    assert (response.status_code, response.get_json()) == (401, UNAUTHENTICATED)
+    listing = api.get("/api/v1/messaging", user="alice", query_string={"target_type": "xform", "target_id": "34"})
+    assert listing.get_json() == []
+
+
+def test_an_unknown_application_may_not_post(api):
+    response = api.post("/api/v1/messaging", app="nobody/app", json={**MESSAGE, "verb": "submission_created"})
+    assert (response.status_code, response.get_json()) == (403, cannot_add("hh_form"))

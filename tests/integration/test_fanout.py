@@ -1,0 +1,287 @@
+"""Fan-out (DESIGN §4, §5): the stream turns a message into one inbox entry per recipient, idempotently,
+and a deleted message takes its entries along."""
+
+import copy
+
+import pytest
+
+INBOX = "/api/v1/inbox"
+
+
+def send(api, sender: str | None, target_type: str, target_id, text: str = "hello", *, app: str | None = None,
+         verb: str | None = None) -> dict:
+    body = {"target_type": target_type, "target_id": target_id, "message": text, **({"verb": verb} if verb else {})}
+    response = api.post("/api/v1/messaging", user=sender, app=app, json=body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def entry_owners(source_id: str) -> list[str]:
+    """The users holding an inbox entry for a source, read from the table itself."""
+    from postbox.dal import table
+
+    pages = table.client().get_paginator("scan").paginate(
+        TableName=table.table_name(), FilterExpression="SK = :sk",
+        ExpressionAttributeValues={":sk": {"S": f"IN#{source_id}"}})
+    return sorted(item["PK"]["S"].removeprefix("USER#") for page in pages for item in page["Items"])
+
+
+def entry_count() -> int:
+    from postbox.dal import table
+
+    pages = table.client().get_paginator("scan").paginate(
+        TableName=table.table_name(), FilterExpression="begins_with(SK, :p)",
+        ExpressionAttributeValues={":p": {"S": "IN#"}})
+    return sum(page["Count"] for page in pages)
+
+
+def stored_entry(user: str, source_id: str) -> dict | None:
+    from postbox.dal import keys, table
+
+    return table.get(keys.inbox_key(user, source_id), consistent=True)
+
+
+def consumer(stream, name: str):
+    return next(c for c in stream.pump.consumers if c.spec.function == name)
+
+
+@pytest.fixture
+def fanout_events(stream, monkeypatch) -> list[dict]:
+    """Every Lambda event the fan-out function receives from the pump."""
+    function = consumer(stream, "FanoutFunction").function
+    original = function.invoke
+    events: list[dict] = []
+
+    def recording(event):
+        events.append(copy.deepcopy(event))
+        return original(event)
+
+    monkeypatch.setattr(function, "invoke", recording)
+    return events
+
+
+def load(document: dict) -> None:
+    from postbox.logic.directory import parse_document, upsert
+
+    upsert(parse_document(document))
+
+
+# -- recipients ---------------------------------------------------------------------------------------------
+
+
+def test_xform_message_reaches_every_user_with_a_role_except_the_sender(api, stream):
+    # xform 34: bob dataentry, carol editor; its project 12: alice owner, erin readonly
+    message = send(api, "carol", "xform", "34", "form news")
+    stream.drain()
+
+    assert entry_owners(message["id"]) == ["alice", "bob", "erin"]
+    for user in ("alice", "bob", "erin"):
+        items = api.get(INBOX, user=user).get_json()["items"]
+        assert [(i["id"], i["from"], i["text"]) for i in items] == [(message["id"], "carol", "form news")]
+    for user in ("carol", "dave", "admin"):
+        assert api.get(INBOX, user=user).get_json()["items"] == []
+
+
+def test_project_owner_sending_to_the_form_gets_no_entry(api, stream):
+    message = send(api, "alice", "xform", 34)
+    stream.drain()
+    assert entry_owners(message["id"]) == ["bob", "carol", "erin"]
+
+
+def test_project_message_reaches_the_project_roles(api, stream):
+    message = send(api, "alice", "project", "12")
+    stream.drain()
+    assert entry_owners(message["id"]) == ["erin"]  # bob and carol have roles on the form, not the project
+
+
+def test_user_target_reaches_that_user_only(api, stream):
+    message = send(api, "alice", "user", "bob")
+    stream.drain()
+    assert entry_owners(message["id"]) == ["bob"]
+    assert api.get(f"{INBOX}/counts", user="bob").get_json() == {"unread": 1, "total": 1}
+    assert api.get(f"{INBOX}/counts", user="alice").get_json() == {"unread": 0, "total": 0}
+
+
+def test_a_message_to_oneself_leaves_no_entry(api, stream):
+    message = send(api, "bob", "user", "bob", "note to self")
+    stream.drain()
+    assert entry_owners(message["id"]) == []
+
+
+def test_application_events_reach_every_viewer(api, stream):
+    message = send(api, None, "xform", 34, '{"id": [12]}', app="acme/billing", verb="submission_created")
+    stream.drain()
+    assert entry_owners(message["id"]) == ["alice", "bob", "carol", "erin"]
+    entry = api.get(INBOX, user="carol").get_json()["items"][0]
+    assert (entry["from"], entry["text"]) == ("acme/billing", '{"id": [12]}')
+
+
+def test_inactive_users_are_skipped(api, stream):
+    load({"targets": [{"type": "xform", "id": "34", "name": "hh_form", "project": "12",
+                       "acl": {"bob": "dataentry", "carol": "editor", "frank": "readonly"}}]})
+    message = send(api, "carol", "xform", 34)
+    stream.drain()
+    assert entry_owners(message["id"]) == ["alice", "bob", "erin"]
+
+    load({"users": [{"id": "erin", "username": "erin", "active": False}]})
+    later = send(api, "carol", "xform", 34)
+    stream.drain()
+    assert entry_owners(later["id"]) == ["alice", "bob"]
+
+
+# -- idempotency ---------------------------------------------------------------------------------------------
+
+
+def test_redelivered_insert_neither_duplicates_nor_resets_entries(api, stream, published, fanout_events):
+    message = send(api, "carol", "xform", 34, "once")
+    stream.drain()
+    assert len(fanout_events) == 1
+    assert api.post(f"/api/v1/messaging/{message['id']}/read", user="bob").get_json() == {"markedRead": [message["id"]]}
+    stream.drain()
+    bob_before = stored_entry("bob", message["id"])
+    assert bob_before["read"] is True
+    published_before = len(published())
+
+    function = consumer(stream, "FanoutFunction").function
+    for _ in range(2):
+        assert function.invoke(fanout_events[0]) == {"batchItemFailures": []}
+    stream.drain()
+
+    assert entry_owners(message["id"]) == ["alice", "bob", "erin"]
+    assert entry_count() == 3
+    assert stored_entry("bob", message["id"]) == bob_before
+    assert api.get(f"{INBOX}/counts", user="bob").get_json() == {"unread": 0, "total": 1}
+    assert api.get(f"{INBOX}/counts", user="alice").get_json() == {"unread": 1, "total": 1}
+    assert len(published()) == published_before  # nothing was rewritten, so nothing new to publish
+
+
+def test_fan_out_of_the_same_change_twice_writes_only_missing_entries(api, stream, fanout_events):
+    from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+    from postbox.logic.fanout import deliver_message, fan_out
+    from postbox.streaming import change_from_record
+
+    message = send(api, "carol", "xform", 34)
+    stream.drain()
+    change = change_from_record(DynamoDBRecord(fanout_events[0]["Records"][0]))
+    assert change.event == "INSERT" and change.new["id"] == message["id"]
+    api.post(f"{INBOX}/archive", user="alice", json={"ids": [message["id"]]})
+    api.delete(f"{INBOX}/{message['id']}", user="erin")  # erin's copy is gone; bob's is untouched
+
+    alice_before = stored_entry("alice", message["id"])
+    assert deliver_message(change.new) == 1  # only erin's (missing) entry is written again
+    fan_out(change)
+    assert entry_owners(message["id"]) == ["alice", "bob", "erin"]
+    assert stored_entry("alice", message["id"]) == alice_before
+
+
+# -- deletion ------------------------------------------------------------------------------------------------
+
+
+def test_deleting_a_message_removes_every_recipients_entry(api, stream, published):
+    message = send(api, "carol", "xform", 34, "soon gone")
+    keep = send(api, "carol", "xform", 34, "stays")
+    stream.drain()
+    api.post(f"{INBOX}/archive", user="bob", json={"ids": [message["id"]]})
+    api.post(f"{INBOX}/read", user="erin", json={"ids": [message["id"]]})
+    stream.drain()
+    before = {user: len(published(f"postbox/user/{user}/inbox")) for user in ("alice", "bob", "erin")}
+
+    response = api.delete(f"/api/v1/messaging/{message['id']}", user="alice")  # owner via the project
+    assert response.status_code == 204
+    stream.drain()
+
+    assert entry_owners(message["id"]) == []
+    assert entry_owners(keep["id"]) == ["alice", "bob", "erin"]
+    for user in ("alice", "bob", "erin"):
+        events = [p for _, p in published(f"postbox/user/{user}/inbox")][before[user]:]
+        assert [(p["event"], p["entry"]["id"]) for p in events] == [("deleted", message["id"])], user
+        assert events[0]["unread"] == 1
+        assert api.get(f"{INBOX}/counts", user=user).get_json() == {"unread": 1, "total": 1}
+    assert [p["entry"]["archived"] for _, p in published("postbox/user/bob/inbox")][-1] is True
+    assert api.get(INBOX, user="bob", query_string={"archived": "true"}).get_json()["items"] == []
+
+
+def test_deleted_message_entries_go_even_if_the_source_index_lags(api, stream, monkeypatch):
+    """DynamoDB GSIs are eventually consistent: entries written a moment ago may not be in the source index
+    yet when the message's REMOVE arrives (same batch, even). The recipients' keys are known anyway."""
+    from postbox.dal import inbox
+
+    message = send(api, "carol", "xform", 34)
+    api.delete(f"/api/v1/messaging/{message['id']}", user="alice")
+    monkeypatch.setattr(inbox, "source_entry_keys", lambda source_id: [])  # the index has not caught up
+    stream.drain()
+    assert entry_owners(message["id"]) == []
+
+
+def test_deleting_a_user_message_removes_the_users_entry(api, stream):
+    message = send(api, "alice", "user", "bob")
+    stream.drain()
+    assert api.delete(f"/api/v1/messaging/{message['id']}", user="bob").status_code == 204
+    stream.drain()
+    assert entry_owners(message["id"]) == []
+    assert api.get(f"{INBOX}/counts", user="bob").get_json() == {"unread": 0, "total": 0}
+
+
+# -- batching -------------------------------------------------------------------------------------------------
+
+
+def test_fan_out_writes_in_batches_of_at_most_25(api, stream, monkeypatch):
+    from postbox.dal import table
+
+    monkeypatch.setattr(stream.pump, "consumers", [consumer(stream, "FanoutFunction")])  # the fan-out's writes only
+    users = [f"member{i:02d}" for i in range(60)]
+    load({"users": [{"id": u, "username": u} for u in users],
+          "targets": [{"type": "xform", "id": "99", "name": "big_form", "acl": dict.fromkeys(users, "readonly")}]})
+    calls: list[int] = []
+
+    def count_call(params, **_):  # the call's own parameters, before serialization
+        calls.append(sum(len(requests) for requests in params["RequestItems"].values()))
+
+    events = table.client().meta.events
+    events.register("before-parameter-build.dynamodb.BatchWriteItem", count_call)
+    try:
+        message = send(api, None, "xform", 99, '{"id": [1]}', app="acme/billing", verb="form_updated")
+        stream.drain()
+        assert entry_owners(message["id"]) == users
+        assert calls == [25, 25, 10]
+
+        calls.clear()
+        admin_delete = api.delete(f"/api/v1/messaging/{message['id']}", user="admin")
+        assert admin_delete.status_code == 204
+        stream.drain()
+        assert entry_owners(message["id"]) == []
+        assert sorted(calls, reverse=True) == [25, 25, 10]
+    finally:
+        events.unregister("before-parameter-build.dynamodb.BatchWriteItem", count_call)
+
+
+# -- failures -------------------------------------------------------------------------------------------------
+
+
+def test_a_failing_record_is_retried_without_duplicating_entries(api, stream, published, monkeypatch):
+    from postbox.logic import fanout
+
+    original = fanout.deliver_message
+    failures: list[str] = []
+
+    def deliver(message):
+        if message["message"] == "flaky" and len(failures) < 2:
+            failures.append(message["id"])
+            raise ConnectionError("throttled")
+        return original(message)
+
+    monkeypatch.setattr(fanout, "deliver_message", deliver)
+    before = send(api, "alice", "user", "bob", "before")
+    flaky = send(api, "carol", "xform", 34, "flaky")
+    after = send(api, "alice", "user", "bob", "after")
+    stream.drain()
+
+    assert failures == [flaky["id"], flaky["id"]]
+    assert entry_owners(before["id"]) == entry_owners(after["id"]) == ["bob"]
+    assert entry_owners(flaky["id"]) == ["alice", "bob", "erin"]
+    assert entry_count() == 5
+    # "after" was processed on every attempt, but written once: one entry, one "created" event
+    created = [p["entry"]["id"] for _, p in published("postbox/user/bob/inbox") if p["event"] == "created"]
+    assert sorted(created) == sorted([before["id"], flaky["id"], after["id"]])
+    assert api.get(f"{INBOX}/counts", user="bob").get_json() == {"unread": 3, "total": 3}
