@@ -47,6 +47,9 @@ e2e: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench
 
+openapi: $(BIN)/.installed
+	$(BIN)/python -m postbox_local.openapi
+
 build: $(TOOLS)/bin/.installed
 	PYENV_VERSION=$(PY313):$$(pyenv version-name 2>/dev/null || echo system) $(TOOLS)/bin/sam build --template template.yaml
 

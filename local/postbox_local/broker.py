@@ -40,10 +40,13 @@ class EmbeddedBroker:
             return
         from amqtt.broker import Broker
 
-        # A fresh Broker each time: sessions come back from the session database, as after a real restart.
-        broker = Broker(self._config(), loop=self._loop)
-        asyncio.run_coroutine_threadsafe(broker.start(), self._loop).result(timeout=30)
-        self._broker = broker
+        async def start_fresh() -> Broker:
+            # A fresh Broker each time: sessions come back from the session database, as after a restart.
+            broker = Broker(self._config(), loop=self._loop)
+            await broker.start()
+            return broker
+
+        self._broker = asyncio.run_coroutine_threadsafe(start_fresh(), self._loop).result(timeout=30)
 
     def stop(self) -> None:
         broker, self._broker = self._broker, None

@@ -79,7 +79,9 @@ def cmd_directory_load(args: argparse.Namespace) -> int:
     if args.table:
         os.environ["TABLE_NAME"] = args.table
     from postbox.logic.directory import DirectoryError, parse_document, upsert
+    from postbox.settings import get_settings
 
+    get_settings.cache_clear()  # TABLE_NAME may have just changed
     path = Path(args.file)
     try:
         data = json.loads(path.read_text())
@@ -87,12 +89,16 @@ def cmd_directory_load(args: argparse.Namespace) -> int:
         raise CliError(f"{path}: no such file") from None
     except json.JSONDecodeError as error:
         raise CliError(f"{path}: not JSON ({error})") from None
+    except (OSError, ValueError) as error:
+        raise CliError(f"{path}: cannot read ({error})") from None
     try:
         summary = upsert(parse_document(data))
     except DirectoryError as error:
         for problem in error.errors:
             print(f"{path}: {problem}", file=sys.stderr)
         raise CliError(f"{path}: {len(error.errors)} problem(s); nothing was written") from None
+    except Exception as error:
+        raise CliError(f"cannot write the directory to {get_settings().TABLE_NAME}: {error}") from None
     counts = ", ".join(f"{n} {kind}" for kind, n in summary.model_dump().items() if n)
     print(f"loaded {counts or 'nothing'} into {os.environ.get('TABLE_NAME')}")
     return 0

@@ -14,7 +14,7 @@ from urllib.parse import unquote
 import paho.mqtt.client as mqtt
 from werkzeug.wrappers import Request, Response
 
-ACK_TIMEOUT_SECONDS = 5.0
+ACK_TIMEOUT_SECONDS = 2.0
 
 
 class IotDataPlane:
@@ -53,7 +53,7 @@ class IotDataPlane:
     def publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> Response:
         if qos not in (0, 1):
             return _error(400, "InvalidRequestException", "QoS must be 0 or 1")
-        if not self.connected.is_set():
+        if not (self.connected.is_set() and self.client.is_connected()):
             return _error(503, "ServiceUnavailableException", "broker unavailable")
         with self._lock:
             info = self.client.publish(topic, payload, qos=qos, retain=retain)

@@ -3,6 +3,7 @@ claims from locally signed tokens, and API Gateway's own responses for 401 and u
 
 import base64
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable
@@ -17,6 +18,7 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 TEXT_TYPES = ("application/json", "application/x-www-form-urlencoded", "text/", "application/xml")
 
 LocalHandler = Callable[[Request], Response]
+log = logging.getLogger("postbox.local.gateway")
 
 
 class Gateway:
@@ -29,7 +31,13 @@ class Gateway:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Any:
         request = Request(environ)
-        return self.handle(request)(environ, start_response)
+        try:
+            response = self.handle(request)
+        except Exception:
+            # What API Gateway answers when the integration fails.
+            log.exception("%s %s failed", request.method, request.path)
+            response = json_response({"message": "Internal server error"}, status=502)
+        return response(environ, start_response)
 
     def _gateway_response(self, kind: str) -> Response:
         spec = self.responses[kind]

@@ -27,6 +27,8 @@ SHARD_REFRESH_SECONDS = 5.0
 def matches(pattern: Any, value: Any) -> bool:
     """Lambda event filtering, for the operators the template uses: exact values, prefix, anything-but, exists."""
     if isinstance(pattern, dict):
+        if value is None:
+            value = {}  # an absent object has absent fields: {"exists": false} below it matches
         if not isinstance(value, dict):
             return False
         return all(matches(sub, value.get(key)) for key, sub in pattern.items())
@@ -139,9 +141,10 @@ class StreamPump:
             response = self.streams.get_records(ShardIterator=iterator, Limit=consumer.spec.batch_size)
             consumer.iterators[shard] = response.get("NextShardIterator") or iterator
             records = [lambda_record(raw, self.stream_arn) for raw in response.get("Records", [])]
+            # A page of records that the filters all drop is still progress: more may follow it.
+            busy |= bool(records)
             records = [record for record in records if consumer.wanted(record)]
             if records:
-                busy = True
                 consumer.attempts[shard] = 0
                 self._deliver(consumer, shard, records)
         return busy
@@ -167,8 +170,9 @@ class StreamPump:
         """Index of the first record to re-deliver, or None when the whole batch succeeded."""
         try:
             response = consumer.function.invoke({"Records": records}) or {}
-        except Exception:
-            log.warning("%s failed on a batch of %d records", consumer.spec.function, len(records), exc_info=True)
+        except Exception as error:
+            log.warning("%s failed on a batch of %d records: %s", consumer.spec.function, len(records),
+                        str(error).splitlines()[0])
             if consumer.spec.bisect and len(records) > 1:
                 half = len(records) // 2
                 first = self._invoke(consumer, records[:half])
@@ -177,11 +181,13 @@ class StreamPump:
                 second = self._invoke(consumer, records[half:])
                 return None if second is None else half + second
             return 0
-        failures = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
+        failures = {item.get("itemIdentifier") for item in response.get("batchItemFailures") or []}
         if not failures:
             return None
         sequence = [record["dynamodb"]["SequenceNumber"] for record in records]
-        return min(sequence.index(s) for s in failures if s in sequence)
+        if not failures <= set(sequence):
+            return 0  # Lambda fails the whole batch on an empty, null or unknown itemIdentifier
+        return min(sequence.index(s) for s in failures)
 
     def _send_to_failure_destination(self, consumer: Consumer, shard: str, records: list[dict[str, Any]],
                                      attempts: int) -> None:

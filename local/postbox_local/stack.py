@@ -110,7 +110,7 @@ class LocalStack:
             "broker": "running" if self.broker.running else "stopped",
             "iot_connected": self.dataplane.connected.is_set(),
             "published": len(self.dataplane.published),
-            "stream_consumers": {c.spec.function: {"retrying": sum(len(p) for p in c.pending.values()),
+            "stream_consumers": {c.spec.function: {"retrying": sum(len(p) for p in list(c.pending.values())),
                                                    "failed_batches": c.failed_batches}
                                  for c in self.pump.consumers},
         })
