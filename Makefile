@@ -7,8 +7,12 @@ BIN := $(VENV)/bin
 PY313 := $(shell command -v pyenv >/dev/null 2>&1 && pyenv versions --bare 2>/dev/null | grep -m1 '^3\.13')
 PIP_QUIET := --quiet --disable-pip-version-check
 export SAM_CLI_TELEMETRY := 0
+# The web inbox's browser tests drive Debian's Chromium: Playwright never downloads a browser.
+CHROMIUM := /usr/bin/chromium
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test lint sam-validate unit integration e2e bench build openapi clean
+.PHONY: run test lint sam-validate unit integration e2e bench build openapi clean web screenshots
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +27,25 @@ $(TOOLS)/bin/.installed:
 	$(TOOLS)/bin/pip install $(PIP_QUIET) aws-sam-cli==1.170.0
 	touch $@
 
-run: $(BIN)/.installed
+# The web inbox (web/): npm packages from package-lock.json, bundled by esbuild into web/dist (not committed).
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error --ignore-scripts
+	touch $@
+
+web/dist/index.html: web/node_modules/.installed web/build.mjs $(wildcard web/src/* web/public/*)
+	cd web && node build.mjs
+
+web: web/dist/index.html
+
+$(CHROMIUM):
+	@echo "Installing Debian's chromium for the browser tests (once)..."
+	@$(SUDO) apt-get update -qq >/dev/null
+	@$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+
+run: $(BIN)/.installed web
 	$(BIN)/postbox local
 
-test: lint sam-validate
+test: lint sam-validate web $(CHROMIUM)
 	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 lint: $(BIN)/.installed
@@ -41,8 +60,12 @@ unit: $(BIN)/.installed
 integration: $(BIN)/.installed
 	$(BIN)/pytest -q tests/integration
 
-e2e: $(BIN)/.installed
+e2e: $(BIN)/.installed web $(CHROMIUM)
 	$(BIN)/pytest -q tests/e2e
+
+# Refresh the committed screenshots of the web inbox (docs/screenshots/*.png).
+screenshots: $(BIN)/.installed web $(CHROMIUM)
+	POSTBOX_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/e2e/test_web_inbox.py
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench
@@ -54,4 +77,4 @@ build: $(TOOLS)/bin/.installed
 	PYENV_VERSION=$(PY313):$$(pyenv version-name 2>/dev/null || echo system) $(TOOLS)/bin/sam build --template template.yaml
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .aws-sam .local .pytest_cache
+	rm -rf $(VENV) $(TOOLS) .aws-sam .local .pytest_cache web/node_modules web/dist

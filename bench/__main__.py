@@ -3,6 +3,7 @@
 1. DynamoDB requests per operation (counted with botocore events, in-process on moto), vs DESIGN §10.
 2. Each API handler's cold import vs `import boto3` plus one client (fresh interpreters, median of N).
 3. API -> MQTT subscriber latency through the local stack (real HTTP, real broker), p50/p99.
+4. One Aalam alert to 10,000 receivers: the send request and the fan-out, DynamoDB requests and time (moto).
 
 Writes bench/results/latest.json and prints a Markdown table.
 """
@@ -87,6 +88,64 @@ def request_counts() -> list[dict]:
         measure("inbox counts", lambda: client.get("/api/v1/inbox/counts", headers=auth("bob")))
         measure("delete", lambda: client.delete(f"/api/v1/messaging/{message_id}", headers=auth("alice")))
     return rows
+
+
+def alert_fanout(receivers: int) -> dict:
+    """One Aalam alert to `receivers` users (one group), in-process on moto: the send request's DynamoDB requests
+    and time, then the fan-out's (receiver chunks -> inbox entries, as the stream delivers them). The publisher's
+    MQTT side (one publish per entry) is not part of this figure."""
+    _moto_environment()
+    from moto import mock_aws
+    from werkzeug.test import Client
+
+    from postbox.dal import directory, keys, table
+    from postbox.logic.directory import parse_document, upsert
+    from postbox.settings import get_settings
+    from postbox_local import resources, tokens
+    from postbox_local.functions import FunctionRegistry
+    from postbox_local.gateway import Gateway
+    from postbox_local.metering import dynamodb_requests
+    from postbox_local.pump import StreamPump
+
+    for cached in (table.client, table._codecs, get_settings):  # clients of an earlier moto context
+        cached.cache_clear()
+    with mock_aws():
+        created = resources.create_all()
+        upsert(parse_document(json.loads((ROOT / "local" / "demo-directory.json").read_text())))
+        # The group's members are written directly: a 10,000-user directory load is not what is measured.
+        user_ids = [f"bench{n:05d}" for n in range(receivers)]
+        table.batch_write([directory.entry_item(directory.GROUP, "bench", directory.GROUP,
+                                                {"id": "bench", "name": "bench"})]
+                          + [directory.entry_item(directory.USER, uid, directory.USER, {"id": uid, "username": uid})
+                             for uid in user_ids]
+                          + [keys.member_key(directory.GROUP, "bench", uid) for uid in user_ids])
+        functions = FunctionRegistry()
+        client = Client(Gateway(functions, {}))
+        pump = StreamPump(functions, created["stream_arn"], created["queue_url"])
+        pump.consumers = [c for c in pump.consumers if c.spec.function == "FanoutFunction"]
+        pump.queue_consumers = []
+        pump.drain(max_rounds=10_000)  # the directory writes above: nothing for the fan-out
+        body = {"message": {"from": "Bench", "app": "acme/billing", "content": "One alert to many",
+                            "receiver": [{"type": "groups", "value": ["bench"]}]}}
+        headers = {"Authorization": f"Bearer {tokens.app_token('acme/billing')}"}
+        with dynamodb_requests() as send_calls:
+            started = time.perf_counter()
+            response = client.put("/aalam/base/message", json=body, headers=headers)
+            send_seconds = time.perf_counter() - started
+        assert response.status_code == 200 and response.get_json()["receivers"] == receivers, response.get_json()
+        alert_id = response.get_json()["id"]
+        with dynamodb_requests() as fanout_calls:
+            started = time.perf_counter()
+            pump.drain(max_rounds=10_000)
+            fanout_seconds = time.perf_counter() - started
+        written = sum(page["Count"] for page in table.client().get_paginator("scan").paginate(
+            TableName=table.table_name(), Select="COUNT", FilterExpression="SK = :sk",
+            ExpressionAttributeValues={":sk": {"S": f"IN#{alert_id}"}}))
+    assert written == receivers, written
+    return {"receivers": receivers, "send": {"requests": sum(send_calls.values()), "calls": dict(send_calls),
+                                             "seconds": round(send_seconds, 2)},
+            "fanout": {"requests": sum(fanout_calls.values()), "calls": dict(fanout_calls),
+                       "seconds": round(fanout_seconds, 2), "entries": written}}
 
 
 IMPORT_BASELINE = "import boto3; boto3.client('dynamodb', region_name='us-east-1')"
@@ -180,6 +239,13 @@ def markdown(results: dict) -> str:
     base = imports["baseline_ms"]
     for handler, ms in imports["handlers_ms"].items():
         lines.append(f"| cold import `{handler}` | {ms:.0f} ms | {base:.0f} ms (boto3 + client) | {ms / base:.2f}x |")
+    fan = results.get("alert_fanout")
+    if fan:
+        for step in ("send", "fanout"):
+            calls = ", ".join(f"{n} {op}" for op, n in sorted(fan[step]["calls"].items()))
+            label = {"send": "send request", "fanout": "fan-out to inbox entries"}[step]
+            lines.append(f"| Aalam alert to {fan['receivers']} receivers: {label} | {fan[step]['requests']} DynamoDB "
+                         f"requests ({calls}), {fan[step]['seconds']:.1f} s on moto | - | - |")
     lat = results["latency"]
     for name in ("api_response", "target_topic", "inbox_topic"):
         label = {"api_response": "create request (HTTP 201)", "target_topic": "API -> subscriber, target topic",
@@ -193,9 +259,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--messages", type=int, default=200, help="messages for the latency run")
     parser.add_argument("--repeats", type=int, default=5, help="interpreters per cold-import figure")
+    parser.add_argument("--alert-receivers", type=int, default=10_000, help="receivers of the alert fan-out run")
     args = parser.parse_args()
     started = time.time()
-    results = {"requests": request_counts(), "imports": cold_imports(args.repeats), "latency": latency(args.messages)}
+    results = {"requests": request_counts(), "imports": cold_imports(args.repeats), "latency": latency(args.messages),
+               "alert_fanout": alert_fanout(args.alert_receivers)}
     results["meta"] = {"python": sys.version.split()[0], "when": time.strftime("%Y-%m-%d %H:%M:%S"),
                        "seconds": round(time.time() - started, 1), "cpus": os.cpu_count()}
     RESULTS.mkdir(parents=True, exist_ok=True)

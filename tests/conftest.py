@@ -24,6 +24,8 @@ os.environ.update({
     # botocore >= 1.40 sends stream calls to account-based hosts (<account>.streams-ddb...) that moto's
     # in-process mock does not recognise.
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    # The alert callback queue as in-process moto names it (local/postbox_local/state.py LOCAL_QUEUES).
+    "CALLBACK_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/postbox-local-callbacks.fifo",
 })
 for name in ("AWS_ENDPOINT_URL", "IOT_DATA_ENDPOINT", "AWS_PROFILE"):
     os.environ.pop(name, None)
@@ -34,10 +36,10 @@ DEMO_DIRECTORY = json.loads((ROOT / "local" / "demo-directory.json").read_text()
 
 def _reset_caches() -> None:
     from postbox.dal import table
-    from postbox.integrations import iot, queues, streams
+    from postbox.integrations import iot, queues, s3, streams
     from postbox.settings import get_settings
 
-    for cached in (table.client, table._codecs, iot.client, queues.client, streams.client, get_settings):
+    for cached in (table.client, table._codecs, iot.client, queues.client, streams.client, s3.client, get_settings):
         cached.cache_clear()
 
 

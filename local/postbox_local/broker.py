@@ -1,6 +1,7 @@
 """The embedded MQTT broker (amqtt) standing in for AWS IoT Core: anonymous clients, QoS 0/1, and
 persistent sessions kept on disk, so a subscriber with a persistent session gets what was published
-while it was away, even across a broker restart."""
+while it was away, even across a broker restart. Besides MQTT over TCP it listens for MQTT over
+WebSockets (the web inbox's connection, as browsers reach IoT Core over WSS)."""
 
 import asyncio
 import logging
@@ -12,8 +13,9 @@ for noisy in ("amqtt", "transitions", "aiosqlite", "sqlalchemy"):
 
 
 class EmbeddedBroker:
-    def __init__(self, port: int, sessions_file: Path, host: str = "127.0.0.1"):
+    def __init__(self, port: int, sessions_file: Path, host: str = "127.0.0.1", ws_port: int | None = None):
         self.port = port
+        self.ws_port = ws_port
         self.host = host
         self.sessions_file = sessions_file
         self._loop = asyncio.new_event_loop()
@@ -22,8 +24,11 @@ class EmbeddedBroker:
         self._broker = None
 
     def _config(self) -> dict:
+        listeners = {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}}
+        if self.ws_port:
+            listeners["ws"] = {"type": "ws", "bind": f"{self.host}:{self.ws_port}"}
         return {
-            "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
+            "listeners": listeners,
             "plugins": {
                 "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
                 "amqtt.contrib.persistence.SessionDBPlugin": {

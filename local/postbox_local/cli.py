@@ -34,7 +34,7 @@ def cmd_local(args: argparse.Namespace) -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     from postbox_local.stack import LocalStack
 
-    ports = Ports(api=args.api_port, mqtt=args.mqtt_port, moto=args.moto_port, iot=args.iot_port)
+    ports = Ports(api=args.api_port, mqtt=args.mqtt_port, moto=args.moto_port, iot=args.iot_port, ws=args.ws_port)
     stack = LocalStack(ports=ports)
     print("Starting Postbox locally: moto server, resources from template.yaml, demo directory, broker...",
           flush=True)
@@ -160,6 +160,22 @@ def cmd_redrive(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
+def cmd_web_publish(args: argparse.Namespace) -> int:
+    import boto3
+
+    from postbox_local.webpublish import PublishError, publish, stack_outputs
+
+    session = boto3.session.Session(region_name=args.region)
+    try:
+        outputs = stack_outputs(session.client("cloudformation"), args.stack)
+        publish(outputs, session.client("s3"), session.client("cloudfront"))
+    except PublishError as error:
+        raise CliError(str(error)) from None
+    except Exception as error:
+        raise CliError(f"publishing failed: {error}") from None
+    return 0
+
+
 def _local_queue_url() -> str:
     import boto3
 
@@ -181,6 +197,7 @@ def parser() -> argparse.ArgumentParser:
     local.add_argument("--mqtt-port", type=int, default=defaults.mqtt)
     local.add_argument("--moto-port", type=int, default=defaults.moto)
     local.add_argument("--iot-port", type=int, default=defaults.iot)
+    local.add_argument("--ws-port", type=int, default=defaults.ws, help="MQTT over WebSockets (the web inbox)")
     local.set_defaults(run=cmd_local)
 
     token = commands.add_parser("token", help="print a local access token for a user or an app")
@@ -214,6 +231,13 @@ def parser() -> argparse.ArgumentParser:
     redrive_cmd.add_argument("--queue-url", help="the StreamFailureQueueUrl output (default: the local stack's)")
     redrive_cmd.add_argument("--aws", action="store_true", help="use your AWS credentials instead of the local stack")
     redrive_cmd.set_defaults(run=cmd_redrive)
+
+    web = commands.add_parser("web", help="the web inbox")
+    web_commands = web.add_subparsers(dest="action", required=True)
+    publish = web_commands.add_parser("publish", help="upload web/dist and config.json to a deployed stack")
+    publish.add_argument("--stack", required=True, help="the CloudFormation stack sam deploy created")
+    publish.add_argument("--region", help="its region (default: your AWS configuration's)")
+    publish.set_defaults(run=cmd_web_publish)
     return root
 
 

@@ -22,8 +22,10 @@ log = logging.getLogger("postbox.local.gateway")
 
 
 class Gateway:
-    def __init__(self, functions: FunctionRegistry, local_routes: dict[tuple[str, str], LocalHandler]):
+    def __init__(self, functions: FunctionRegistry, local_routes: dict[tuple[str, str], LocalHandler],
+                 static: Callable[[Request], Response | None] | None = None):
         self.functions = functions
+        self.static = static  # the web inbox's files: asked only when no API route matches
         self.routes = template.routes()
         self.responses = template.gateway_responses()
         self.scopes = set(template.authorization_scopes())
@@ -50,7 +52,8 @@ class Gateway:
         matched = [(route, route.regex.match(request.path)) for route in self.routes]
         matched = [(route, m) for route, m in matched if m]
         if not matched:
-            return self._gateway_response("MISSING_AUTHENTICATION_TOKEN")
+            page = self.static(request) if self.static else None
+            return page if page is not None else self._gateway_response("MISSING_AUTHENTICATION_TOKEN")
         best = max(route.specificity for route, _ in matched)
         for_method = [(r, m) for r, m in matched if r.specificity == best and r.method == request.method]
         if not for_method:

@@ -33,6 +33,7 @@ def port_open(port: int) -> bool:
 class StackProcess:
     api_port: int
     mqtt_port: int
+    ws_port: int
     process: subprocess.Popen
     log_path: Path
 
@@ -53,15 +54,16 @@ class StackProcess:
 
 def start(log_path: Path) -> StackProcess:
     """Start the stack and return once its API port is open (it opens only when everything is ready)."""
-    api, mqtt, moto, iot = free_ports(4)
+    api, mqtt, moto, iot, ws = free_ports(5)
     env = {**os.environ, "POSTBOX_API_PORT": str(api), "POSTBOX_MQTT_PORT": str(mqtt),
-           "POSTBOX_MOTO_PORT": str(moto), "POSTBOX_IOT_PORT": str(iot), "PYTHONUNBUFFERED": "1"}
+           "POSTBOX_MOTO_PORT": str(moto), "POSTBOX_IOT_PORT": str(iot), "POSTBOX_WS_PORT": str(ws),
+           "PYTHONUNBUFFERED": "1"}
     for name in ("TABLE_NAME", "BUCKET_NAME", "CURSOR_SECRET", "AWS_ACCOUNT_ID_ENDPOINT_MODE", "AWS_ENDPOINT_URL"):
         env.pop(name, None)
     with log_path.open("w") as log:
         process = subprocess.Popen([sys.executable, "-m", "postbox_local.cli", "local"], cwd=ROOT, env=env,
                                    stdout=log, stderr=subprocess.STDOUT)
-    stack = StackProcess(api, mqtt, process, log_path)
+    stack = StackProcess(api, mqtt, ws, process, log_path)
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while not port_open(api):
         if process.poll() is not None or time.monotonic() > deadline:

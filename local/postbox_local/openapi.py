@@ -18,8 +18,9 @@ def build() -> dict:
 
     merge = OpenAPIMerge(
         title="Postbox API", version="1.0.0",
-        description=("Ona messaging (/api/v1/messaging), the native inbox (/api/v1/inbox) and the directory admin "
-                     "API. Every route except /health needs a Cognito access token with scope postbox/user or "
+        description=("Ona messaging (/api/v1/messaging), Aalam alerts (/aalam/base/...), the native inbox "
+                     "(/api/v1/inbox) and the directory admin API. Every route except /health needs a Cognito "
+                     "access token with scope postbox/user or "
                      "postbox/app; without one API Gateway answers 401 {\"detail\": \"Authentication credentials "
                      "were not provided.\"}."),
         servers=[Server(url="http://127.0.0.1:3000", description="make run")],

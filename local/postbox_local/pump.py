@@ -1,6 +1,8 @@
 """The stream pump: polls the table's DynamoDB stream in moto and invokes each stream consumer of the
 template as Lambda's event source mapping would (filters, batch size, partial batch responses,
-bisect on error, bounded retries, the SQS on-failure destination)."""
+bisect on error, bounded retries, the SQS on-failure destination). It also polls the template's SQS event
+sources (the alert callback queue): handled messages are deleted, failed ones become visible again after a
+backoff, and SQS itself moves a message past its maxReceiveCount to the dead-letter queue."""
 
 import json
 import logging
@@ -14,7 +16,7 @@ import boto3
 
 from postbox_local import template
 from postbox_local.functions import FunctionRegistry, LocalFunction
-from postbox_local.state import REGION
+from postbox_local.state import ACCOUNT_ID, LOCAL_QUEUES, REGION
 
 log = logging.getLogger("postbox.local.pump")
 
@@ -68,6 +70,26 @@ class Consumer:
         return not self.spec.filters or any(matches(pattern, record) for pattern in self.spec.filters)
 
 
+class QueueConsumer:
+    """One SQS event source mapping; its queue URL is looked up on first use."""
+
+    def __init__(self, spec: template.QueueConsumer, function: LocalFunction):
+        self.spec = spec
+        self.function = function
+        self.url: str | None = None
+        self.arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{LOCAL_QUEUES.get(spec.queue, spec.queue)}"
+        self.unavailable = False
+        self.failed_messages = 0
+
+
+def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    """An SQS message as Lambda delivers it."""
+    return {"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"], "body": message["Body"],
+            "attributes": dict(message.get("Attributes") or {}), "messageAttributes": {},
+            "md5OfBody": message.get("MD5OfBody", ""), "eventSource": "aws:sqs", "eventSourceARN": queue_arn,
+            "awsRegion": REGION}
+
+
 def lambda_record(raw: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     """moto's records lack eventSourceARN and carry datetimes; Lambda's carry both as JSON."""
     record = json.loads(json.dumps(raw, default=_json_default))
@@ -89,6 +111,8 @@ class StreamPump:
         self.stream_arn = stream_arn
         self.consumers = [Consumer(spec, functions.get(spec.function, spec.code_dir), stream_arn, queue_url)
                           for spec in template.stream_consumers()]
+        self.queue_consumers = [QueueConsumer(spec, functions.get(spec.function, spec.code_dir))
+                                for spec in template.queue_consumers()]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stream-pump", daemon=True)
         self.idle = threading.Event()
@@ -116,6 +140,8 @@ class StreamPump:
             try:
                 for consumer in self.consumers:
                     busy |= self._step(consumer)
+                for queue_consumer in self.queue_consumers:
+                    busy |= self._poll_queue(queue_consumer)
             except Exception:
                 log.exception("stream pump step failed")
                 time.sleep(1)
@@ -210,6 +236,47 @@ class StreamPump:
                   consumer.spec.function, len(records), attempts)
         self.sqs.send_message(QueueUrl=consumer.queue_url, MessageBody=json.dumps(body))
 
+    def _poll_queue(self, consumer: QueueConsumer, *, draining: bool = False) -> bool:
+        """Deliver one batch from an SQS event source; True if there was one. A message reported failed becomes
+        visible again after a backoff (at once while draining)."""
+        if consumer.url is None:
+            if consumer.unavailable:
+                return False
+            try:
+                consumer.url = self.sqs.get_queue_url(QueueName=LOCAL_QUEUES[consumer.spec.queue])["QueueUrl"]
+            except Exception:
+                consumer.unavailable = True
+                log.warning("%s: no local queue for %s; its jobs are not delivered", consumer.spec.function,
+                            consumer.spec.queue)
+                return False
+        messages = self.sqs.receive_message(QueueUrl=consumer.url, AttributeNames=["All"], WaitTimeSeconds=0,
+                                            MaxNumberOfMessages=min(10, consumer.spec.batch_size)).get("Messages", [])
+        if not messages:
+            return False
+        failed = self._invoke_queue(consumer, [sqs_record(message, consumer.arn) for message in messages])
+        for message in messages:
+            if message["MessageId"] in failed:
+                consumer.failed_messages += 1
+                receives = int((message.get("Attributes") or {}).get("ApproximateReceiveCount", "1"))
+                delay = 0 if draining else int(min(RETRY_MAX_SECONDS, 2 ** (receives - 1)))
+                self.sqs.change_message_visibility(QueueUrl=consumer.url, ReceiptHandle=message["ReceiptHandle"],
+                                                   VisibilityTimeout=delay)
+            else:
+                self.sqs.delete_message(QueueUrl=consumer.url, ReceiptHandle=message["ReceiptHandle"])
+        return True
+
+    def _invoke_queue(self, consumer: QueueConsumer, records: list[dict[str, Any]]) -> set[str]:
+        """The message ids to retry: those reported failed, or all of them when the function fails."""
+        ids = {record["messageId"] for record in records}
+        try:
+            response = consumer.function.invoke({"Records": records}) or {}
+        except Exception as error:
+            log.warning("%s failed on %d messages: %s", consumer.spec.function, len(records),
+                        str(error).splitlines()[0] if str(error) else type(error).__name__)
+            return ids
+        failures = {item.get("itemIdentifier") for item in response.get("batchItemFailures") or []}
+        return failures if failures <= ids else ids  # an unknown identifier fails the whole batch
+
     def drain(self, *, max_rounds: int = 200) -> None:
         """Deliver everything now, retries included without their backoff (in-process tests)."""
         for _ in range(max_rounds):
@@ -217,6 +284,7 @@ class StreamPump:
                 for shard in consumer.retry_at:
                     consumer.retry_at[shard] = 0
             delivered = [self._step(consumer) for consumer in self.consumers]  # every consumer steps
+            delivered += [self._poll_queue(consumer, draining=True) for consumer in self.queue_consumers]
             if not any(delivered):
                 return
         raise RuntimeError("the stream did not settle")

@@ -39,6 +39,8 @@ class LocalStack:
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
         os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "postbox")
+        # Alert callbacks may go to a receiver on this machine (http://127.0.0.1:PORT/...); never so in AWS.
+        os.environ.setdefault("CALLBACK_ALLOW_LOOPBACK_HTTP", "true")
 
         from moto.server import ThreadedMotoServer
 
@@ -56,7 +58,7 @@ class LocalStack:
 
         sessions = state_dir() / f"mqtt-sessions-{self.ports.mqtt}.db"
         sessions.unlink(missing_ok=True)
-        self.broker = EmbeddedBroker(self.ports.mqtt, sessions)
+        self.broker = EmbeddedBroker(self.ports.mqtt, sessions, ws_port=self.ports.ws)
         self.broker.start()
         self.dataplane = IotDataPlane(self.ports.mqtt)
         self.iot_server = make_server("127.0.0.1", self.ports.iot, self.dataplane, threaded=True)
@@ -69,7 +71,9 @@ class LocalStack:
         self.pump = StreamPump(self.functions, self.stream_arn, self.queue_url)
         self.pump.start()
 
-        gateway = Gateway(self.functions, self._local_routes())
+        from postbox_local.webapp import WebApp
+
+        gateway = Gateway(self.functions, self._local_routes(), static=WebApp(self.ports))
         self.api_server = make_server("127.0.0.1", self.ports.api, gateway, threaded=True)
         _serve(self.api_server, "api-gateway")
 
@@ -94,6 +98,7 @@ class LocalStack:
             ("POST", "/local/broker/start"): self._broker_start,
             ("GET", "/local/status"): self._status,
             ("GET", "/local/token"): self._token,
+            ("GET", "/local/users"): self._users,
         }
 
     def _broker_stop(self, request: Request) -> Response:
@@ -113,6 +118,8 @@ class LocalStack:
             "stream_consumers": {c.spec.function: {"retrying": sum(len(p) for p in list(c.pending.values())),
                                                    "failed_batches": c.failed_batches}
                                  for c in self.pump.consumers},
+            "queue_consumers": {c.spec.function: {"failed_messages": c.failed_messages}
+                                for c in self.pump.queue_consumers},
         })
 
     def _token(self, request: Request) -> Response:
@@ -125,12 +132,21 @@ class LocalStack:
             return json_response({"detail": "No such active user."}, status=404)
         return json_response({"token": tokens.user_token(user_id)})
 
+    def _users(self, request: Request) -> Response:
+        """The web inbox's local sign-in form: the directory's active users (ids and names only)."""
+        from postbox.dal import directory
+
+        stored = directory.entries_of_kind(directory.LISTED_KINDS["users"])
+        users = [{"id": u["id"], "name": u.get("name") or u["id"]} for u in stored if u.get("active", True)]
+        return json_response(sorted(users, key=lambda u: u["id"]))
+
     def banner(self) -> str:
         api, mqtt = f"http://127.0.0.1:{self.ports.api}", f"127.0.0.1:{self.ports.mqtt}"
         return f"""
 Postbox is running on this machine (Ctrl-C stops it).
   API gateway   {api}   (GET {api}/health)
-  MQTT broker   mqtt://{mqtt}   (anonymous, like IoT Core's topics)
+  Web inbox     {api}/   (sign in as any demo user)
+  MQTT broker   mqtt://{mqtt}   ws://127.0.0.1:{self.ports.ws}/mqtt   (anonymous, like IoT Core's topics)
   AWS (moto)    http://127.0.0.1:{self.ports.moto}   table postbox-local
 
 Get a token (demo users: alice bob carol dave erin admin; app: acme/billing):

@@ -29,18 +29,23 @@ class Ports:
     mqtt: int = 1883
     moto: int = 5000
     iot: int = 5001
+    ws: int = 9001     # the broker's MQTT-over-WebSockets listener (the web inbox)
 
     @classmethod
     def from_env(cls) -> "Ports":
         return cls(api=int(os.environ.get("POSTBOX_API_PORT", 3000)),
                    mqtt=int(os.environ.get("POSTBOX_MQTT_PORT", 1883)),
                    moto=int(os.environ.get("POSTBOX_MOTO_PORT", 5000)),
-                   iot=int(os.environ.get("POSTBOX_IOT_PORT", 5001)))
+                   iot=int(os.environ.get("POSTBOX_IOT_PORT", 5001)),
+                   ws=int(os.environ.get("POSTBOX_WS_PORT", 9001)))
 
 
 TABLE_NAME = "postbox-local"
 BUCKET_NAME = "postbox-local-attachments"
 FAILURE_QUEUE = "postbox-local-stream-failures"
+# Template queues by logical id -> their local names (the alert callback jobs and their failure queue).
+LOCAL_QUEUES = {"CallbackFailureQueue": "postbox-local-callback-failures.fifo",
+                "CallbackQueue": "postbox-local-callbacks.fifo"}
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
 
@@ -53,4 +58,5 @@ def aws_environment(ports: Ports) -> dict[str, str]:
         "TABLE_NAME": TABLE_NAME, "BUCKET_NAME": BUCKET_NAME,
         "IOT_DATA_ENDPOINT": f"http://127.0.0.1:{ports.iot}",
         "CURSOR_SECRET": persistent_secret("cursor.key"),
+        "CALLBACK_QUEUE_URL": f"http://127.0.0.1:{ports.moto}/{ACCOUNT_ID}/{LOCAL_QUEUES['CallbackQueue']}",
     }

@@ -112,8 +112,59 @@ def stream_consumers() -> list[StreamConsumer]:
     return found
 
 
+@dataclass(frozen=True)
+class QueueConsumer:
+    """An SQS event source mapping of a function."""
+
+    function: str
+    code_dir: Path
+    queue: str             # logical id of the queue
+    batch_size: int
+
+
+def queue_consumers() -> list[QueueConsumer]:
+    found = []
+    for name, spec in _functions().items():
+        props = spec["Properties"]
+        for event in (props.get("Events") or {}).values():
+            if event["Type"] != "SQS":
+                continue
+            queue = event["Properties"]["Queue"]["Fn::GetAtt"]
+            logical_id = queue.split(".")[0] if isinstance(queue, str) else queue[0]
+            found.append(QueueConsumer(name, ROOT / props["CodeUri"], logical_id,
+                                       int(event["Properties"].get("BatchSize", 10))))
+    return found
+
+
+def queue_definition(logical_id: str) -> dict[str, Any]:
+    return resources()[logical_id]["Properties"]
+
+
 def table_definition() -> dict[str, Any]:
     return resources()["Table"]["Properties"]
+
+
+def parameter_default(name: str) -> Any:
+    """A parameter's default, as CloudFormation would pass it (a CommaDelimitedList becomes a list)."""
+    spec = load()["Parameters"][name]
+    default = spec.get("Default")
+    return [item.strip() for item in str(default).split(",")] if spec["Type"] == "CommaDelimitedList" else default
+
+
+def resolve(value: Any) -> Any:
+    """Replace {"Ref": <parameter>} with the parameter's default, recursively."""
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in load().get("Parameters", {}):
+            return parameter_default(value["Ref"])
+        return {k: resolve(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v) for v in value]
+    return value
+
+
+def bucket_definition() -> dict[str, Any]:
+    """The attachments bucket's properties, parameters resolved to their defaults."""
+    return resolve(resources()["AttachmentsBucket"]["Properties"])
 
 
 def gateway_responses() -> dict[str, GatewayResponse]:

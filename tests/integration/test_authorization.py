@@ -7,7 +7,7 @@ who are allowed. A route of template.yaml without a row fails the test, so a new
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import jwt
@@ -44,6 +44,7 @@ class Case:
     query: dict[str, Any] = field(default_factory=dict)
     setup: Callable[[Any, dict[str, str]], None] | None = None
     after: Callable[[Any, dict[str, str]], None] | None = None
+    form: Callable[[], dict[str, Any]] | None = None  # a multipart body, made afresh for each call
 
 
 def counts(api, user: str) -> dict[str, int]:
@@ -270,6 +271,418 @@ for route in (("POST", "/api/v1/inbox/unread"), ("POST", "/api/v1/inbox/archive"
               ("POST", "/api/v1/inbox/unarchive")):
     ROWS[route][0].json = {"ids": ["{xform}"]}
 
+
+# -- DHIS2 conversations (DESIGN §7): every route also under /api/{version}/ ----------------------------------
+# {mc}: alice's conversation with bob (set up by the case); {ticket}: dave's feedback ticket (to carol, support).
+MC = "/api/messageConversations"
+REASONS = {200: "OK", 201: "Created", 403: "Forbidden", 404: "Not Found", 409: "Conflict"}
+
+
+def web_message(status: int, message: str | None) -> dict[str, Any]:
+    return {"httpStatus": REASONS[status], "httpStatusCode": status, "status": "OK" if status < 400 else "ERROR",
+            "message": message}
+
+
+def alice_writes_bob(api, world):
+    response = api.post(MC, user="alice", json={"subject": "Stock", "text": "Hi Bob", "users": [{"id": "bob"}]})
+    assert response.status_code == 201, response.get_json()
+    world["mc"] = response.headers["Location"].rsplit("/", 1)[1]
+
+
+def alice_writes_bob_a_file(api, world):
+    import io
+
+    upload = api.post("/api/fileResources", user="alice", query_string={"domain": "MESSAGE_ATTACHMENT"},
+                      data={"file": (io.BytesIO(b"register\n"), "register.txt", "text/plain")})
+    world["mc_file"] = upload.get_json()["response"]["fileResource"]["id"]
+    response = api.post(MC, user="alice", json={"subject": "File", "text": "see it", "users": [{"id": "bob"}],
+                                                "attachments": [{"id": world["mc_file"]}]})
+    assert response.status_code == 201, response.get_json()
+    world["mc_file_conv"] = response.headers["Location"].rsplit("/", 1)[1]
+    messages = api.get(f"{MC}/{world['mc_file_conv']}", user="alice", query_string={"fields": "messages[id]"})
+    world["mc_file_msg"] = messages.get_json()["messages"][0]["id"]
+
+
+def dave_sends_feedback(api, world):
+    response = api.post(f"{MC}/feedback", user="dave", query_string={"subject": "Broken"}, data="It broke",
+                        headers={"Content-Type": "text/plain"})
+    assert response.status_code == 201, response.get_json()
+    world["ticket"] = response.headers["Location"].rsplit("/", 1)[1]
+
+
+def conversation_ids(user: str) -> Callable[[Any, dict[str, str]], None]:
+    def after(api, world):
+        listing = api.get(MC, user=user).get_json()["messageConversations"]
+        assert [row["id"] for row in listing] == [world["mc"]], (user, listing)
+    return after
+
+
+def no_conversations(user: str) -> Callable[[Any, dict[str, str]], None]:
+    """{mc} is gone from the user's list (and from their unread count)."""
+    def after(api, world):
+        listing = api.get(MC, user=user).get_json()["messageConversations"]
+        assert world["mc"] not in [row["id"] for row in listing], user
+    return after
+
+
+def only(key: str, name: str) -> Callable[[Any, dict[str, str]], bool]:
+    return lambda body, world: body == {name: [world[key]]}
+
+
+def empty_listing(body, world) -> bool:
+    return body["messageConversations"] == [] and body["pager"]["total"] == 0
+
+
+CREATED = web_message(201, "Message conversation created")
+NOT_ON_BEHALF = web_message(403, "Not authorized to modify this object.")
+REMOVE_FORBIDDEN = web_message(403, "Not authorized to remove assigned users to this conversation.")
+DHIS2_ROWS: dict[tuple[str, str], list[Case]] = {
+    ("POST", MC): [
+        Case("any active user or known application", MC,
+             json={"subject": "Stock", "text": "Hello", "users": [{"id": "bob"}]},
+             calls=[("ghost", 403, web_message(403, "Not authorized to send messages.")),
+                    ("frank", 403, web_message(403, "Not authorized to send messages.")),
+                    ("dave", 201, CREATED), ("app", 201, CREATED)],
+             after=lambda api, world: len(api.get(MC, user="bob").get_json()["messageConversations"]) == 2
+             or pytest.fail("bob should have dave's and the application's conversations")),
+    ],
+    ("GET", MC): [
+        Case("only the caller's conversations", MC, setup=alice_writes_bob,
+             calls=[("dave", 200, empty_listing), ("ghost", 200, empty_listing), ("admin", 200, empty_listing),
+                    ("app", 403, web_message(403, "Applications have no conversations.")),
+                    ("bob", 200, lambda body, world: [r["id"] for r in body["messageConversations"]] == [world["mc"]]),
+                    ("alice", 200, lambda body, world: body["pager"]["total"] == 1)]),
+    ],
+    ("GET", f"{MC}/{{conversation_id}}"): [
+        Case("participants and superusers", MC + "/{mc}", setup=alice_writes_bob, calls=[
+            *[(who, 403, web_message(403, "Not authorized to access this conversation."))
+              for who in ("dave", "ghost", "frank", "app", "carol", "erin")],
+            ("bob", 200, lambda body, world: body["id"] == world["mc"] and body["read"] is False),
+            ("alice", 200, lambda body, world: body["read"] is True), ("admin", 200, None)]),
+    ],
+    ("POST", f"{MC}/{{conversation_id}}"): [
+        Case("reply: participants and superusers", MC + "/{mc}", setup=alice_writes_bob, json="Thanks",
+             calls=[*[(who, 403, web_message(403, "Not authorized to send messages to this conversation."))
+                      for who in ("dave", "ghost", "frank", "app", "carol")],
+                    ("bob", 201, CREATED), ("admin", 201, CREATED)]),
+        Case("internal notes need a ticket manager", MC + "/{mc}", setup=alice_writes_bob, json="Note",
+             query={"internal": "true"},
+             calls=[("dave", 403, web_message(403, "Not authorized to send internal messages")),
+                    ("bob", 403, web_message(403, "Not authorized to send internal messages")),
+                    ("carol", 403, web_message(403, "Not authorized to send messages to this conversation.")),
+                    ("alice", 201, CREATED)]),
+    ],
+    ("POST", f"{MC}/{{conversation_id}}/recipients"): [
+        Case("participants and superusers", MC + "/{mc}/recipients", setup=alice_writes_bob,
+             json={"users": [{"id": "erin"}]},
+             calls=[*[(who, 403, web_message(403, "Not authorized to change recipients in this conversation."))
+                      for who in ("dave", "ghost", "app", "carol")],
+                    ("bob", 204, None)],
+             after=conversation_ids("erin")),
+    ],
+    ("POST", f"{MC}/feedback"): [
+        Case("any active user", MC + "/feedback", query={"subject": "Broken"}, json="It broke",
+             calls=[("ghost", 403, web_message(403, "Not authorized to send feedback.")),
+                    ("frank", 403, web_message(403, "Not authorized to send feedback.")),
+                    ("app", 403, web_message(403, "Not authorized to send feedback.")),
+                    ("dave", 201, web_message(201, "Feedback created"))],
+             after=lambda api, world: len(api.get(MC, user="carol").get_json()["messageConversations"]) == 1
+             or pytest.fail("carol (support) should have the ticket")),
+    ],
+    ("POST", f"{MC}/{{conversation_id}}/priority"): [
+        Case("participants and superusers", MC + "/{mc}/priority", setup=alice_writes_bob,
+             query={"messageConversationPriority": "HIGH"},
+             calls=[*[(who, 403, web_message(403, "Not authorized to change priority in this conversation."))
+                      for who in ("dave", "ghost", "app", "carol")],
+                    ("bob", 200, only("mc", "HIGH")), ("admin", 200, only("mc", "HIGH"))]),
+        Case("ticket managers on tickets", MC + "/{ticket}/priority", setup=dave_sends_feedback,
+             query={"messageConversationPriority": "LOW"},
+             calls=[("bob", 403, web_message(403, "Not authorized to change priority in this conversation.")),
+                    ("alice", 200, only("ticket", "LOW")), ("carol", 200, only("ticket", "LOW"))]),
+    ],
+    ("POST", f"{MC}/{{conversation_id}}/status"): [
+        Case("participants and superusers", MC + "/{mc}/status", setup=alice_writes_bob,
+             query={"messageConversationStatus": "SOLVED"},
+             calls=[*[(who, 403, web_message(403, "Not authorized to change status in this conversation."))
+                      for who in ("dave", "ghost", "app", "carol")],
+                    ("bob", 200, only("mc", "SOLVED")), ("admin", 200, only("mc", "SOLVED"))]),
+    ],
+    ("POST", f"{MC}/{{conversation_id}}/assign"): [
+        Case("participants and superusers", MC + "/{mc}/assign", setup=alice_writes_bob, query={"userId": "bob"},
+             calls=[*[(who, 403, web_message(403, "Not authorized to assign a user to this conversation."))
+                      for who in ("dave", "ghost", "app", "carol")],
+                    ("alice", 200, {"message": "User Bob Baraka was assigned successfully"})]),
+    ],
+    ("DELETE", f"{MC}/{{conversation_id}}/assign"): [
+        Case("participants and superusers", MC + "/{mc}/assign", setup=alice_writes_bob,
+             calls=[*[(who, 403, web_message(403, "Not authorized to remove the assigned user to this conversation."))
+                      for who in ("dave", "ghost", "app", "carol")],
+                    ("bob", 200, {"message": "Message is no longer assigned to user"})]),
+    ],
+    ("POST", f"{MC}/{{conversation_id}}/read"): [
+        Case("participants, for themselves", MC + "/{mc}/read", setup=alice_writes_bob, calls=[
+            *[(who, 403, web_message(403, "Not authorized to change read property of this conversation."))
+              for who in ("dave", "ghost", "app", "carol")],
+            ("bob", 200, only("mc", "markedRead")), ("bob", 200, {"markedRead": []})]),
+        Case("on behalf of another user: superusers only", MC + "/{mc}/read", setup=alice_writes_bob,
+             query={"userUid": "bob"},
+             calls=[("alice", 403, NOT_ON_BEHALF), ("admin", 200, only("mc", "markedRead"))]),
+    ],
+    ("POST", f"{MC}/{{conversation_id}}/unread"): [
+        Case("participants, for themselves", MC + "/{mc}/unread", setup=alice_writes_bob, calls=[
+            *[(who, 403, web_message(403, "Not authorized to change read property of this conversation."))
+              for who in ("dave", "ghost", "app", "carol")],
+            ("bob", 200, {"markedUnread": []}), ("alice", 200, only("mc", "markedUnread"))]),
+        Case("on behalf of another user: superusers only", MC + "/{mc}/unread", setup=alice_writes_bob,
+             query={"userUid": "alice"},
+             calls=[("bob", 403, NOT_ON_BEHALF), ("admin", 200, only("mc", "markedUnread"))]),
+    ],
+    ("POST", f"{MC}/read"): [
+        Case("participants, for themselves", MC + "/read", setup=alice_writes_bob, json=["{mc}"], calls=[
+            *[(who, 403, web_message(403, "Not authorized to change read property of this conversation."))
+              for who in ("dave", "ghost", "app", "carol")],
+            ("bob", 200, only("mc", "markedRead"))]),
+        Case("on behalf of another user: superusers only", MC + "/read", setup=alice_writes_bob, json=["{mc}"],
+             query={"user": "bob"}, calls=[("alice", 403, NOT_ON_BEHALF), ("admin", 200, only("mc", "markedRead"))]),
+    ],
+    ("POST", f"{MC}/unread"): [
+        Case("participants, for themselves", MC + "/unread", setup=alice_writes_bob, json=["{mc}"], calls=[
+            *[(who, 403, web_message(403, "Not authorized to change read property of this conversation."))
+              for who in ("dave", "ghost", "app", "carol")],
+            ("alice", 200, only("mc", "markedUnread"))]),
+    ],
+    ("POST", f"{MC}/followup"): [
+        Case("participants, for themselves", MC + "/followup", setup=alice_writes_bob, json=["{mc}"], calls=[
+            *[(who, 403, web_message(403, "Not authorized to change followups in this conversation."))
+              for who in ("dave", "ghost", "app", "carol")],
+            ("bob", 200, only("mc", "markedFollowup")), ("bob", 200, only("mc", "markedFollowup"))]),
+        Case("on behalf of another user: superusers only", MC + "/followup", setup=alice_writes_bob, json=["{mc}"],
+             query={"user": "bob"},
+             calls=[("alice", 403, NOT_ON_BEHALF), ("admin", 200, only("mc", "markedFollowup"))]),
+    ],
+    ("POST", f"{MC}/unfollowup"): [
+        Case("participants, for themselves", MC + "/unfollowup", setup=alice_writes_bob, json=["{mc}"], calls=[
+            *[(who, 403, web_message(403, "Not authorized to change unfollowups in this conversation."))
+              for who in ("dave", "ghost", "app", "carol")],
+            ("bob", 200, only("mc", "unmarkedFollowup"))]),
+    ],
+    ("DELETE", f"{MC}/{{conversation_id}}"): [
+        Case("hard delete: F_METADATA_IMPORT or ALL", MC + "/{mc}", setup=alice_writes_bob, calls=[
+            *[(who, 403, web_message(403, "Access is denied, requires one Authority from [F_METADATA_IMPORT]"))
+              for who in ("dave", "ghost", "app", "alice", "bob")],
+            ("admin", 200, web_message(200, None)),
+            ("admin", 404, lambda body, world: body == web_message(
+                404, f"Message conversation does not exist: {world['mc']}"))],
+            after=no_conversations("bob")),
+    ],
+    ("DELETE", f"{MC}/{{conversation_id}}/{{child_id}}"): [
+        Case("a participant removes themselves", MC + "/{mc}/bob", setup=alice_writes_bob,
+             calls=[*[(who, 403, REMOVE_FORBIDDEN) for who in ("dave", "ghost", "app", "carol")],
+                    ("alice", 403, REMOVE_FORBIDDEN),               # on behalf of bob: superusers only
+                    ("bob", 200, only("mc", "removed")),
+                    ("bob", 403, REMOVE_FORBIDDEN)],                # no longer a participant
+             after=no_conversations("bob")),
+        Case("superusers remove anyone", MC + "/{mc}/alice", setup=alice_writes_bob,
+             calls=[("bob", 403, REMOVE_FORBIDDEN), ("admin", 200, only("mc", "removed"))],
+             after=no_conversations("alice")),
+    ],
+    ("DELETE", MC): [
+        Case("batch: a participant removes themselves", MC, setup=alice_writes_bob, query={"mc": "{mc}"},
+             calls=[*[(who, 403, REMOVE_FORBIDDEN) for who in ("dave", "ghost", "app", "carol")],
+                    ("bob", 200, only("mc", "removed")),
+                    ("bob", 403, REMOVE_FORBIDDEN)],                # no longer a participant
+             after=no_conversations("bob")),
+        Case("batch on behalf of another user: superusers only", MC, setup=alice_writes_bob,
+             query={"mc": "{mc}", "user": "bob"},
+             calls=[("alice", 403, REMOVE_FORBIDDEN), ("admin", 200, only("mc", "removed"))],
+             after=no_conversations("bob")),
+    ],
+    ("GET", f"{MC}/{{conversation_id}}/{{child_id}}/attachments/{{file_id}}"): [
+        Case("a conversation's file: participants and superusers", MC + "/{mc_file_conv}/{mc_file_msg}/attachments/"
+             "{mc_file}", setup=alice_writes_bob_a_file,
+             calls=[*[(who, 403, web_message(403, "Not authorized to access this conversation."))
+                      for who in ("dave", "ghost", "app", "carol")],
+                    ("bob", 302, None), ("admin", 302, None), ("alice", 302, None)]),
+    ],
+    ("POST", f"{MC}/attachments"): [
+        Case("any authenticated caller may upload (DHIS2's older path)", MC + "/attachments",
+             form=lambda: a_file_resource(),
+             calls=[("dave", 200, lambda body, world: body["contentLength"] == 9), ("app", 200, None),
+                    ("alice", 200, None)]),
+    ],
+    ("GET", "/api/me/dashboard"): [
+        Case("each user counts their own", "/api/me/dashboard", setup=alice_writes_bob,
+             calls=[("dave", 200, {"unreadMessageConversations": 0}), ("alice", 200, {"unreadMessageConversations": 0}),
+                    ("bob", 200, {"unreadMessageConversations": 1})]),
+    ],
+}
+
+
+def _versioned(path: str) -> str:
+    return path.replace("/api/", "/api/33/", 1)
+
+
+for (method, path), cases in DHIS2_ROWS.items():
+    ROWS[(method, path)] = cases
+    ROWS[(method, path.replace("/api/", "/api/{version}/", 1))] = [
+        replace(case, name=f"{case.name} (/api/33)", path=_versioned(case.path)) for case in cases]
+
+
+# -- attachments (DESIGN §6) --------------------------------------------------------------------------------------
+# {file} is alice's upload on {file_msg}, a message on xform 34; {bob_file} carol's upload on a message to bob;
+# {pending} is bob's upload, on no message.
+
+
+def upload_as(api, user: str, data: bytes = b"register\n") -> str:
+    import requests
+
+    created = api.post("/api/v1/attachments", user=user,
+                       json={"filename": "register.txt", "content_type": "text/plain", "size": len(data)})
+    assert created.status_code == 201, created.get_json()
+    form = created.get_json()
+    posted = requests.post(form["upload"]["url"], data=form["upload"]["fields"], files={"file": ("f", data)},
+                           timeout=10)
+    assert posted.status_code == 204
+    return form["id"]
+
+
+def attach(sender: str, target_type: str, target_id: str, file_key: str, message_key: str):
+    def setup(api, world):
+        world[file_key] = upload_as(api, sender)
+        world[message_key] = send(api, sender, target_type, target_id, "with a file", attachments=[world[file_key]])
+    return setup
+
+
+def bob_uploads(api, world):
+    world["pending"] = upload_as(api, "bob")
+
+
+def file_ids(*keys: str) -> Callable[[Any, dict[str, str]], bool]:
+    return lambda body, world: [row["id"] for row in body] == [world[k] for k in keys]
+
+
+def a_file_resource() -> dict[str, Any]:
+    import io
+
+    return {"file": (io.BytesIO(b"register\n"), "register.txt", "text/plain")}
+
+
+ATTACHMENT = {"filename": "register.txt", "content_type": "text/plain", "size": 9}
+ROWS.update({
+    ("POST", "/api/v1/attachments"): [
+        # One PutItem and no directory read (DESIGN §6's budget): anyone authenticated may start an upload, which
+        # expires unless it is linked, and linking needs an active caller allowed to post the message.
+        Case("any authenticated caller may start an upload", "/api/v1/attachments", json=ATTACHMENT,
+             calls=[("ghost", 201, None), ("dave", 201, None), ("app", 201, None),
+                    ("alice", 201, lambda body, _: body["upload"]["fields"]["key"] == f"attachments/{body['id']}")]),
+    ],
+    ("GET", "/api/v1/attachments/{attachment_id}"): [
+        Case("a linked file: whoever may read its message, and its uploader", "/api/v1/attachments/{file}",
+             setup=attach("alice", "xform", "34", "file", "file_msg"),
+             calls=[("dave", 404, NOT_FOUND), ("ghost", 404, NOT_FOUND), ("frank", 404, NOT_FOUND),
+                    ("app", 404, NOT_FOUND), ("bob", 302, None), ("erin", 302, None), ("admin", 302, None),
+                    ("alice", 302, None)]),
+        Case("a user message's file: that user and the uploader", "/api/v1/attachments/{bob_file}",
+             setup=attach("carol", "user", "bob", "bob_file", "bob_file_msg"),
+             calls=[("dave", 404, NOT_FOUND), ("alice", 404, NOT_FOUND), ("admin", 404, NOT_FOUND),
+                    ("bob", 302, None), ("carol", 302, None)]),
+        Case("a pending file: its uploader alone", "/api/v1/attachments/{pending}", setup=bob_uploads,
+             calls=[("alice", 404, NOT_FOUND), ("admin", 404, NOT_FOUND), ("app", 404, NOT_FOUND),
+                    ("bob", 302, None)]),
+    ],
+    ("GET", "/api/v1/messaging/{message_id}/attachments"): [
+        Case("as the message: view on its target", "/api/v1/messaging/{file_msg}/attachments",
+             setup=attach("alice", "xform", "34", "file", "file_msg"),
+             calls=[("dave", 403, NO_PERMISSION), ("ghost", 403, NO_PERMISSION), ("frank", 403, NO_PERMISSION),
+                    ("app", 403, NO_PERMISSION), ("bob", 200, file_ids("file")), ("admin", 200, file_ids("file"))]),
+        Case("a user message: that user alone", "/api/v1/messaging/{user_msg}/attachments",
+             calls=[("alice", 403, NO_PERMISSION), ("admin", 403, NO_PERMISSION), ("bob", 200, [])]),
+    ],
+    ("POST", "/api/fileResources"): [
+        Case("any authenticated caller may upload (DHIS2)", "/api/fileResources",
+             query={"domain": "MESSAGE_ATTACHMENT"}, form=a_file_resource,
+             calls=[("dave", 202, lambda body, world: body["response"]["fileResource"]["contentLength"] == 9),
+                    ("app", 202, None), ("alice", 202, None)]),
+    ],
+})
+
+
+# -- Aalam alerts (DESIGN §8) ----------------------------------------------------------------------------------
+# {alert}: the application's alert to bob and alice.
+ALERTS_FROM_APPS_ONLY = {"detail": "Only applications may send or edit alerts."}
+ALERT = {"message": {"from": "Billing", "app": APP, "content": "Invoice 7 is due",
+                     "receiver": [{"type": "users", "value": ["bob@example.org", "alice@example.org"]}]}}
+
+
+def app_alerts_bob_and_alice(api, world):
+    response = api.request("PUT", "/aalam/base/message", app=APP, json=ALERT)
+    assert response.status_code == 200, response.get_json()
+    world["alert"] = response.get_json()["id"]
+
+
+def alert_ids(*keys: str) -> Callable[[Any, dict[str, str]], bool]:
+    return lambda body, world: [row["id"] for row in body] == [world[k] for k in keys]
+
+
+def names_field(field: str) -> Callable[[Any, dict[str, str]], bool]:
+    return lambda body, world: body["field"] == field
+
+
+def alice_still_has_the_alert(unread: bool) -> Callable[[Any, dict[str, str]], None]:
+    def after(api, world):
+        listed = api.get("/aalam/base/messages", user="alice").get_json()
+        assert [(a["id"], a["isread"]) for a in listed] == [(world["alert"], not unread)], listed
+    return after
+
+
+ROWS.update({
+    ("PUT", "/aalam/base/message"): [
+        Case("applications send, as themselves", "/aalam/base/message", json=ALERT,
+             calls=[("dave", 403, ALERTS_FROM_APPS_ONLY), ("ghost", 403, ALERTS_FROM_APPS_ONLY),
+                    ("admin", 403, ALERTS_FROM_APPS_ONLY),
+                    ("app", 200, lambda body, world: (body["receivers"], body["unknown"]) == (2, []))]),
+    ],
+    ("GET", "/aalam/base/messages"): [
+        Case("each user lists their own alerts", "/aalam/base/messages", setup=app_alerts_bob_and_alice,
+             calls=[("dave", 200, []), ("ghost", 200, []), ("admin", 200, []), ("carol", 200, []),
+                    ("app", 403, NO_INBOX), ("bob", 200, alert_ids("alert")), ("alice", 200, alert_ids("alert"))]),
+    ],
+    ("POST", "/aalam/base/message/{message_id}"): [
+        Case("a receiver marks their own copy read", "/aalam/base/message/{alert}", query={"read": "true"},
+             setup=app_alerts_bob_and_alice,
+             calls=[("dave", 404, NOT_FOUND), ("ghost", 404, NOT_FOUND), ("admin", 404, NOT_FOUND),
+                    ("app", 400, names_field("read")),
+                    ("bob", 200, lambda body, world: body == {"id": world["alert"], "isread": True})],
+             after=alice_still_has_the_alert(unread=True)),
+        Case("the sending application edits", "/aalam/base/message/{alert}", query={"from": "Accounts"},
+             setup=app_alerts_bob_and_alice,
+             calls=[("dave", 400, names_field("from")), ("bob", 400, names_field("from")),
+                    ("admin", 400, names_field("from")),
+                    ("app", 200, lambda body, world: (body["id"], body["from"]) == (world["alert"], "Accounts"))]),
+    ],
+    ("DELETE", "/aalam/base/message/{message_id}"): [
+        Case("a receiver deletes their own copy", "/aalam/base/message/{alert}", setup=app_alerts_bob_and_alice,
+             calls=[("dave", 404, NOT_FOUND), ("ghost", 404, NOT_FOUND), ("admin", 404, NOT_FOUND),
+                    ("app", 403, NO_INBOX),
+                    ("bob", 200, lambda body, world: body == {"id": world["alert"]}), ("bob", 404, NOT_FOUND)],
+             after=alice_still_has_the_alert(unread=True)),
+    ],
+    ("POST", "/aalam/base/messages/preference"): [
+        Case("each user sets their own", "/aalam/base/messages/preference",
+             query={"provider_code": "acme", "app_code": "billing", "unfollow": "true"},
+             calls=[("app", 403, NO_INBOX), ("dave", 200, None),
+                    ("bob", 200, {"provider_code": "acme", "app_code": "billing", "msg_group": None,
+                                  "unfollow": True})],
+             after=lambda api, world: api.request("PUT", "/aalam/base/message", app=APP, json=ALERT).get_json()[
+                 "receivers"] == 1 or pytest.fail("bob unfollowed: only alice should receive")),
+    ],
+    ("GET", "/api/v1/app/callback-secret"): [
+        Case("an application reads its own", "/api/v1/app/callback-secret",
+             calls=[("dave", 403, ALERTS_FROM_APPS_ONLY), ("admin", 403, ALERTS_FROM_APPS_ONLY),
+                    ("app", 200, lambda body, world: body["app"] == APP and len(body["secret"]) >= 32)]),
+    ],
+})
+
 TEMPLATE_ROUTES = {(route.method, route.path): route for route in template.routes()}
 
 
@@ -334,10 +747,12 @@ def test_authorization_matrix(api, stream, world, route):
         if case.setup:
             case.setup(api, world)
             stream.drain()
-        path, body = _fill(case.path, world), _fill(case.json, world)
+        path, body, query = _fill(case.path, world), _fill(case.json, world), _fill(case.query, world)
         assert TEMPLATE_ROUTES[route].regex.match(path), (case.name, path)
 
-        def call(path=path, body=body, query=case.query, **who):
+        def call(path=path, body=body, query=query, form=case.form, **who):
+            if form is not None:
+                return api.request(method, path, data=form(), query_string=query, **who)
             return api.request(method, path, json=body, query_string=query, **who)
 
         if TEMPLATE_ROUTES[route].authorized:

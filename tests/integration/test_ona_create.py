@@ -334,3 +334,17 @@ def test_recipients_get_inbox_entries_but_not_the_sender(api, stream):
         assert [item["id"] for item in api.get("/api/v1/inbox", user=user).get_json()["items"]] == [message_id], user
     for user in ("carol", "dave"):  # the sender; a stranger
         assert api.get("/api/v1/inbox", user=user).get_json()["items"] == [], user
+
+
+def test_a_json_array_holding_a_valid_object_is_still_refused(api):
+    """Powertools would unwrap a one-element list into the object it holds; every face refuses it instead."""
+    valid = {"target_type": "user", "target_id": "bob", "message": "wrapped"}
+    ona = api.post("/api/v1/messaging", user="alice", json=[valid])
+    assert (ona.status_code, ona.get_json()) == (
+        400, {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]})
+    assert api.post("/api/v1/inbox/read", user="alice", json=[{"ids": ["x"]}]).status_code == 400
+    dhis2 = api.post("/api/messageConversations", user="alice",
+                     json=[{"subject": "s", "text": "t", "users": [{"id": "bob"}]}])
+    assert dhis2.status_code == 400
+    listed = api.get("/api/v1/messaging", user="bob", query_string={"target_type": "user", "target_id": "bob"})
+    assert listed.get_json() == []

@@ -59,6 +59,13 @@ EXPECTED_STATUS = {
     "MessagingStatsFunction": 200, "ListInboxFunction": 200, "InboxCountsFunction": 200, "InboxStateFunction": 200,
     "DeleteInboxEntryFunction": 404, "DirectoryUpsertFunction": 403, "DirectoryListFunction": 403,
     "DirectoryDeleteFunction": 403, "HealthFunction": 200,
+    "AalamSendFunction": 200, "AalamListFunction": 200, "AalamActionFunction": 404, "AalamDeleteFunction": 404,
+    "AalamPreferenceFunction": 200, "AppCallbackSecretFunction": 200,
+    "CreateAttachmentFunction": 201, "GetAttachmentFunction": 404, "ListMessageAttachmentsFunction": 404,
+    "UploadFileResourceFunction": 202,
+    "Dhis2CreateFunction": 201, "Dhis2ListFunction": 200, "Dhis2GetFunction": 404, "Dhis2ReplyFunction": 404,
+    "Dhis2RecipientsFunction": 404, "Dhis2FeedbackFunction": 201, "Dhis2TicketFunction": 404, "Dhis2StateFunction": 404,
+    "Dhis2DeleteFunction": 403, "Dhis2RemoveFunction": 404, "Dhis2DashboardFunction": 200, "Dhis2DownloadFunction": 404,
 }
 
 

@@ -29,3 +29,21 @@ def new_ulid(now_ms: int | None = None) -> str:
     ms = int(time.time() * 1000) if now_ms is None else now_ms
     value = (ms << 80) | int.from_bytes(os.urandom(10), "big")
     return "".join(_CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
+
+
+# DHIS2 identifiers (conversations, messages, file resources): a letter, then ten letters or digits.
+UID_PATTERN = r"[A-Za-z][A-Za-z0-9]{10}"
+_UID_RE = re.compile(UID_PATTERN)
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ALPHANUMERIC = _LETTERS + "0123456789"
+
+
+def is_uid(value: str) -> bool:
+    return bool(_UID_RE.fullmatch(value))
+
+
+def new_uid() -> str:
+    """A DHIS2-style uid (as CodeGenerator makes them), from the OS's random source."""
+    import secrets
+
+    return secrets.choice(_LETTERS) + "".join(secrets.choice(_ALPHANUMERIC) for _ in range(10))

@@ -6,6 +6,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+# DESIGN §6: what attachments may be (ATTACHMENT_CONTENT_TYPES, comma-separated, replaces the whole list).
+DEFAULT_ATTACHMENT_CONTENT_TYPES = (
+    "text/plain", "text/csv", "application/json", "application/pdf", "image/png", "image/jpeg", "image/gif",
+    "application/zip",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+)
+MEDIA_TYPE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789!#$&^_.+-")
+
 
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -26,6 +36,30 @@ class Settings(BaseModel):
     # Lambda's response limit is 6 MB; pages stop short of it.
     PAGE_BYTES_MAX: int = 5 * 1024 * 1024
     INBOX_PREVIEW_CHARS: int = 500
+    # The user pool that issues access tokens (https://cognito-idp.<region>.amazonaws.com/<pool id>); the IoT
+    # authorizer checks tokens against it. COGNITO_JWKS_URL overrides where its keys are fetched from.
+    COGNITO_ISSUER: str = ""
+    COGNITO_JWKS_URL: str = ""
+    # IoT policies the authorizer returns are scoped to this account and region.
+    AWS_REGION: str = "us-east-1"
+    AWS_ACCOUNT_ID: str = ""
+    # Aalam alerts (DESIGN §8): the format of `date_floor` and `time` ("iso8601", or a strftime format, in UTC),
+    # as Aalam's base-app setting `date_format`.
+    AALAM_DATE_FORMAT: str = "iso8601"
+    # Alert callbacks (backend_url): jobs go to this FIFO queue from the publisher; each call has this timeout.
+    CALLBACK_QUEUE_URL: str = ""
+    CALLBACK_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0, le=30)
+    # Local stack and tests only: also accept http(s)://127.0.0.1 / [::1] receivers (never in AWS).
+    CALLBACK_ALLOW_LOOPBACK_HTTP: bool = False
+    # Attachments (DESIGN §6): the largest upload, allowed types, how long a presigned upload form and a
+    # download URL stay valid (a download at most 5 minutes), how long an unlinked upload is kept (the bucket's
+    # lifecycle rule removes pending objects after a day too), and how many files one message may carry.
+    ATTACHMENT_MAX_BYTES: int = Field(default=25 * 1024 * 1024, ge=1, le=5 * 1024**3)
+    ATTACHMENT_CONTENT_TYPES: tuple[str, ...] = DEFAULT_ATTACHMENT_CONTENT_TYPES
+    ATTACHMENT_UPLOAD_EXPIRES_SECONDS: int = Field(default=900, ge=60, le=3600)
+    ATTACHMENT_DOWNLOAD_EXPIRES_SECONDS: int = Field(default=300, ge=1, le=300)
+    ATTACHMENT_PENDING_SECONDS: int = Field(default=86400, ge=3600, le=7 * 86400)
+    ATTACHMENTS_PER_MESSAGE_MAX: int = Field(default=10, ge=1, le=50)
 
     @field_validator("MQTT_QOS", mode="before")
     @classmethod
@@ -42,6 +76,37 @@ class Settings(BaseModel):
         if value.strip("/") == "" or "//" in value or value.endswith("/"):
             raise ValueError("MQTT_TOPIC_BASE must not have empty levels")
         return value
+
+    @field_validator("AALAM_DATE_FORMAT")
+    @classmethod
+    def _date_format(cls, value: str) -> str:
+        if value == "iso8601":
+            return value
+        from datetime import datetime
+
+        sample = datetime(2026, 11, 25, 19, 17, 54)
+        try:
+            if "%" not in value:
+                raise ValueError
+            datetime.strptime(sample.strftime(value), value)
+        except ValueError:
+            raise ValueError("AALAM_DATE_FORMAT must be 'iso8601' or a strftime format that parses back") from None
+        return value
+
+    @field_validator("ATTACHMENT_CONTENT_TYPES", mode="before")
+    @classmethod
+    def _content_types(cls, value: object) -> object:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            return value
+        types = tuple(dict.fromkeys(str(item).strip().lower() for item in items if str(item).strip()))
+        for media_type in types:
+            kind, _, subtype = media_type.partition("/")
+            if not kind or not subtype or not set(kind + subtype) <= MEDIA_TYPE_CHARS:
+                raise ValueError(f"ATTACHMENT_CONTENT_TYPES: {media_type!r} is not a media type like text/plain")
+        if not types:
+            raise ValueError("ATTACHMENT_CONTENT_TYPES must list at least one media type")
+        return types
 
 
 @cache

@@ -48,3 +48,31 @@ def stream_entry(process: Callable[[Change], Any]) -> Callable[[dict[str, Any], 
         return response
 
     return lambda_handler
+
+
+def fifo_queue_entry(process: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda entry point of a FIFO SQS consumer: each message body is JSON; a failure is reported for its
+    message alone and the rest of its message group (SQS then redelivers them after the visibility timeout, up
+    to the queue's maxReceiveCount, then moves them to its dead-letter queue)."""
+    import json
+
+    from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+
+    def record_handler(record: SQSRecord) -> None:
+        process(json.loads(record.body))
+
+    @logger.inject_lambda_context
+    @metrics.log_metrics
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                            context=context)
+        failed = len(response.get("batchItemFailures", []))
+        metrics.add_metric(name="JobsProcessed", unit=MetricUnit.Count, value=len(event.get("Records", [])))
+        if failed:
+            metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=failed)
+        return response
+
+    return lambda_handler

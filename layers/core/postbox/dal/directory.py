@@ -59,6 +59,20 @@ def role_rows(target_type: str, target_id: str, *, consistent: bool = False) -> 
     return {row["SK"].removeprefix("ROLE#"): row["role"] for row in rows}
 
 
+def role_item(target_type: str, target_id: str, user_id: str, role: str) -> Item:
+    """An effective role row, also indexed by user (the targets a user can view)."""
+    return {**keys.role_key(target_type, target_id, user_id), "role": role,
+            "GSI4PK": keys.user_roles_feed(user_id), "GSI4SK": f"{target_type}#{target_id}"}
+
+
+def viewable_targets(user_id: str) -> list[tuple[str, str]]:
+    """(type, id) of every target the user holds a role on (every role can view)."""
+    from boto3.dynamodb.conditions import Key as K
+
+    rows = table.query_all(K("GSI4PK").eq(keys.user_roles_feed(user_id)), index=keys.BY_SOURCE_INDEX)
+    return [tuple(row["GSI4SK"].split("#", 1)) for row in rows]
+
+
 def member_ids(container_kind: str, container_id: str) -> list[str]:
     from boto3.dynamodb.conditions import Key as K
 

@@ -55,11 +55,13 @@ def delete_entries(entry_keys: list[Key]) -> int:
     return table.batch_write(deletes=entry_keys)
 
 
-def delete_entry(user_id: str, source_id: str) -> bool:
+def delete_entry(user_id: str, source_id: str, *, kind: str | None = None) -> bool:
+    """Delete the user's entry (only if it is of `kind`, when given); False when there is none."""
     from boto3.dynamodb.conditions import Attr
 
+    condition = Attr("PK").exists() if kind is None else Attr("kind").eq(kind)
     try:
-        table.delete(keys.inbox_key(user_id, source_id), condition=Attr("PK").exists())
+        table.delete(keys.inbox_key(user_id, source_id), condition=condition)
     except Exception as error:
         if table.is_conditional_failure(error):
             return False
@@ -89,8 +91,9 @@ class Transition:
     exists: bool         # False when the user has no such entry
 
 
-def transition(user_id: str, source_id: str, change: str, now: str) -> Transition:
-    """Apply a state change with conditional updates (one request, two when the first variant misses)."""
+def transition(user_id: str, source_id: str, change: str, now: str, *, kind: str | None = None) -> Transition:
+    """Apply a state change with conditional updates (one request, two when the first variant misses).
+    With `kind`, an entry of another kind counts as absent."""
     from boto3.dynamodb.conditions import Attr
 
     values = {":true": True, ":false": False, ":now": now, ":unread": keys.unread_feed(user_id),
@@ -101,13 +104,15 @@ def transition(user_id: str, source_id: str, change: str, now: str) -> Transitio
         for flag, value in required.items():
             clause = Attr(flag).eq(value)
             condition = clause if condition is None else condition & clause
+        if kind is not None:
+            condition = condition & Attr("kind").eq(kind)
         used_values = {k: v for k, v in values.items() if k in expression}
         used_names = {k: v for k, v in names.items() if k in expression}
         try:
             return Transition(table.update(keys.inbox_key(user_id, source_id), expression, names=used_names,
                                            values=used_values, condition=condition), True)
         except ConditionFailed as failed:
-            if failed.item is None:
+            if failed.item is None or (kind is not None and failed.item.get("kind") != kind):
                 return Transition(None, False)
     return Transition(None, True)
 
@@ -129,4 +134,4 @@ def unread_source_ids(user_id: str) -> list[str]:
     from boto3.dynamodb.conditions import Key as K
 
     rows = table.query_all(K("GSI3PK").eq(keys.unread_feed(user_id)), index=keys.UNREAD_INDEX)
-    return [row["SK"].removeprefix("IN#") for row in rows]
+    return [keys.source_of(row) for row in rows]

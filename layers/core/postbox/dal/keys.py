@@ -3,17 +3,27 @@
 | item            | PK                      | SK                 | indexes                                        |
 |-----------------|-------------------------|--------------------|------------------------------------------------|
 | message         | MSG#{id}                | MSG                | Feed: TGT#{type}#{id}; FeedByVerb: ...#{verb}   |
+| conversation    | CONV#{uid}              | CONV, MSG#{ts}#{message uid}, PART#{user}            |
 | inbox entry     | USER#{uid}              | IN#{source id}     | Feed: INBOX#{uid} or ARCHIVE#{uid};            |
+|  (conversation: | CONV#{conversation uid} | PART#{uid}         |  + FeedByVerb: CONVS#{uid}, the DHIS2 list)    |
 |                 |                         |                    | Unread (keys only, sparse): UNREAD#{uid};      |
 |                 |                         |                    | BySource (keys only): SRC#{source id}          |
 | directory entry | DIR#{kind}#{id}         | DIR                | Feed: DIRKIND#{kind} / id (admin listing)       |
-| effective roles | DIR#{type}#{id}         | ROLE#{uid}         | (the declared acl is a map on the target item)  |
+| effective roles | DIR#{type}#{id}         | ROLE#{uid}         | BySource: ROLES#{uid} / {type}#{id}             |
 | memberships     | DIR#group#{g}, DIR#orgunit#{o}, DIR#authority#{a}: MEMBER#{uid};                   |
 |                 | DIR#project#{p}: XFORM#{xform id}                                                  |
 | lookups         | DIR#email#{email}, DIR#phone#{phone}, DIR#appclient#{client id}: DIR              |
+| alert           | ALERT#{id}              | ALERT              | per-user copies are inbox entries (kind alert),  |
+|                 |                         |                    |  + FeedByVerb: ALERTS#{uid}, the Aalam list     |
+| alert receivers | ALERT#{id}              | RCPT#{nnnn}        | user ids in chunks (fan-out input; transient    |
+|                 |                         |                    |  alerts: the only items, deleted when published) |
+| preference      | USER#{uid}              | PREF#{prov}#{app}#{group} | BySource: UNFOLLOW#{prov/app}#{group}    |
+| attachment      | ATT#{id}                | ATT                | (the S3 key is attachments/{id})               |
 
 Feed index sort keys are `{ISO timestamp}#{id}`: newest-first order, and timestamp filters become key conditions.
 """
+
+from postbox.ids import is_uid
 
 FEED_INDEX = "Feed"
 FEED_BY_VERB_INDEX = "FeedByVerb"
@@ -52,7 +62,26 @@ def user_pk(user_id: str) -> str:
 
 
 def inbox_key(user_id: str, source_id: str) -> dict[str, str]:
+    """A user's inbox entry for a source. A conversation's entry is its participant row, in the
+    conversation's partition; conversation ids are DHIS2 uids, which no other source id can be."""
+    if is_uid(source_id):
+        return {"PK": conversation_pk(source_id), "SK": f"PART#{user_id}"}
     return {"PK": user_pk(user_id), "SK": f"IN#{source_id}"}
+
+
+def source_of(entry_key: dict[str, str]) -> str:
+    """The source id of an inbox entry, from its table key (the inverse of inbox_key)."""
+    if entry_key["PK"].startswith("CONV#"):
+        return entry_key["PK"].removeprefix("CONV#")
+    return entry_key["SK"].removeprefix("IN#")
+
+
+def conversation_pk(conversation_id: str) -> str:
+    return f"CONV#{conversation_id}"
+
+
+def conversation_feed(user_id: str) -> str:
+    return f"CONVS#{user_id}"
 
 
 def inbox_feed(user_id: str, *, archived: bool = False) -> str:
@@ -79,9 +108,62 @@ def role_key(target_type: str, target_id: str, user_id: str) -> dict[str, str]:
     return {"PK": f"DIR#{target_type}#{target_id}", "SK": f"ROLE#{user_id}"}
 
 
+def user_roles_feed(user_id: str) -> str:
+    """BySource partition of a user's role rows: the targets a user can view (IoT subscription policy)."""
+    return f"ROLES#{user_id}"
+
+
 def member_key(kind: str, container_id: str, user_id: str) -> dict[str, str]:
     return {"PK": f"DIR#{kind}#{container_id}", "SK": f"MEMBER#{user_id}"}
 
 
 def project_xform_key(project_id: str, xform_id: str) -> dict[str, str]:
     return {"PK": f"DIR#project#{project_id}", "SK": f"XFORM#{xform_id}"}
+
+
+# -- Aalam alerts (DESIGN §8) ------------------------------------------------------------------------------
+
+ALERT_SK = "ALERT"
+RECEIVERS_PREFIX = "RCPT#"
+PREF_PREFIX = "PREF#"
+
+
+def alert_key(alert_id: str) -> dict[str, str]:
+    return {"PK": f"ALERT#{alert_id}", "SK": ALERT_SK}
+
+
+def alert_pk(alert_id: str) -> str:
+    return f"ALERT#{alert_id}"
+
+
+def receivers_key(alert_id: str, chunk: int) -> dict[str, str]:
+    return {"PK": alert_pk(alert_id), "SK": f"{RECEIVERS_PREFIX}{chunk:04d}"}
+
+
+def alert_feed(user_id: str) -> str:
+    """A user's alerts, newest first (the Aalam list), on the FeedByVerb index of their inbox entries."""
+    return f"ALERTS#{user_id}"
+
+
+def preference_key(user_id: str, provider_code: str, app_code: str, msg_group: str) -> dict[str, str]:
+    """An unfollow; `msg_group` "" is the app's ungrouped alerts. Codes and groups are directory ids (no #)."""
+    return {"PK": user_pk(user_id), "SK": f"{PREF_PREFIX}{provider_code}#{app_code}#{msg_group}"}
+
+
+def unfollow_feed(app_id: str, msg_group: str) -> str:
+    """Who unfollowed an app's message group, on the keys-only BySource index."""
+    return f"UNFOLLOW#{app_id}#{msg_group}"
+
+
+# -- attachments (DESIGN §6) -------------------------------------------------------------------------------
+
+ATT_SK = "ATT"
+
+
+def attachment_key(attachment_id: str) -> dict[str, str]:
+    return {"PK": f"ATT#{attachment_id}", "SK": ATT_SK}
+
+
+def user_of(pk: str) -> str:
+    """The user id of a `USER#{uid}` key."""
+    return pk.removeprefix("USER#")

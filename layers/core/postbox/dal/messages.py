@@ -46,6 +46,13 @@ def put_new(item: Item) -> None:
     table.put(item, condition=Attr("PK").not_exists())
 
 
+def put_new_action(item: Item) -> dict:
+    """put_new as a TransactWriteItems action (a message written together with its attachments' links)."""
+    from boto3.dynamodb.conditions import Attr
+
+    return table.put_action(item, condition=Attr("PK").not_exists())
+
+
 def get(message_id: str) -> Item | None:
     return table.get(keys.message_key(message_id))
 

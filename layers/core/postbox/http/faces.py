@@ -1,7 +1,8 @@
 """Per-face rendering of request validation errors.
 
 The Ona face answers as Django REST framework does (field -> list of messages); the native faces
-(inbox, directory, attachments) answer `{"detail": ..., "errors": [...]}`.
+(inbox, directory, attachments) answer `{"detail": ..., "errors": [...]}`; the Aalam face names the first
+wrong field: `{"detail": "message.app: ...", "field": "message.app"}`.
 """
 
 import json
@@ -9,7 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-from postbox.http.resolver import make_resolver
+from postbox.http.resolver import json_response, make_resolver
 from postbox.validation import describe_errors
 
 DRF_MESSAGES = {
@@ -50,6 +51,42 @@ def _drf_body(error: RequestValidationError, event: Any) -> dict[str, Any]:
 def _native_body(error: RequestValidationError, event: Any) -> dict[str, Any]:
     problems = describe_errors(error.errors(), skip=("body",))
     return {"detail": f"Invalid request: {problems[0]}" if problems else "Invalid request.", "errors": problems}
+
+
+def _aalam_body(error: RequestValidationError, event: Any) -> dict[str, Any]:
+    """Aalam answers a wrong field with 400: the first problem, naming the field (`field` is its path)."""
+    problems = list(error.errors())
+    if not problems:
+        return {"detail": "Invalid request.", "field": "body"}
+    first = problems[0]
+    loc = [part for part in first.get("loc", ()) if part not in ("body", "query", "path")]
+    if first.get("type") == "json_invalid":
+        return {"detail": describe_errors([first])[0], "field": "body"}
+    if first.get("type") == "missing" and not loc:
+        loc = ["message"]  # no body at all
+    field = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".") or "body"
+    detail = describe_errors([{**first, "loc": tuple(loc)}])[0]
+    return {"detail": detail, "field": field}
+
+
+def _json_object_body(app: Any, next_middleware: Any) -> Any:
+    """A JSON body must be an object. (Powertools validates a list body by its first element when the model is
+    not a sequence; Aalam's only body is an object.)"""
+    raw = app.current_event.body
+    if raw:
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            parsed = {}  # validation has answered already where a body is expected
+        if not isinstance(parsed, dict):
+            return json_response(400, {"detail": "body: must be a JSON object", "field": "body"})
+    return next_middleware(app)
+
+
+def aalam_resolver():
+    app = make_resolver(_aalam_body)
+    app.use(middlewares=[_json_object_body])
+    return app
 
 
 def ona_resolver():

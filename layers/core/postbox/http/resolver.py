@@ -27,9 +27,26 @@ def _unsupported_content_type_error() -> type[Exception]:
     return RequestUnsupportedContentType
 
 
+def _refuse_json_arrays_for_objects(app: APIGatewayRestResolver, next_middleware: Callable) -> Any:
+    """Powertools unwraps a one-element list for a non-list body (meant for form fields, applied to JSON too),
+    so `[{...}]` would pass as `{...}`. A JSON array where the route expects an object is refused here."""
+    route = app.context.get("_route")
+    params = getattr(getattr(route, "dependant", None), "body_params", None) or []
+    event = app.current_event
+    content_type = (event.headers or {}).get("content-type", "") or ""
+    if params and (not content_type or content_type.startswith("application/json")) and \
+            (event.body or "").lstrip().startswith("["):
+        annotation = params[0].field_info.annotation
+        if getattr(annotation, "__origin__", annotation) not in (list, tuple, set):
+            raise RequestValidationError([{"type": "model_attributes_type", "loc": ("body",),
+                                           "msg": "Input should be an object", "input": []}])
+    return next_middleware(app)
+
+
 def make_resolver(validation_body: Callable[[RequestValidationError, Any], dict[str, Any]]) -> APIGatewayRestResolver:
     """A REST resolver with validation; `validation_body(error, event)` renders validation errors for this face."""
     app = APIGatewayRestResolver(enable_validation=True, response_validation_error_http_code=500)
+    app.use([_refuse_json_arrays_for_objects])
 
     @app.exception_handler(RequestValidationError)
     def _invalid(error: RequestValidationError) -> Response:

@@ -1,4 +1,5 @@
-"""Amazon SQS: the stream functions' on-failure destination, read back by `postbox redrive`."""
+"""Amazon SQS: the stream functions' on-failure destination, read back by `postbox redrive`; the alert
+callback jobs (a FIFO queue)."""
 
 from functools import cache
 from typing import Any
@@ -19,3 +20,9 @@ def receive(queue_url: str, *, max_messages: int = 10, wait_seconds: int = 1) ->
 
 def delete(queue_url: str, receipt_handle: str) -> None:
     client().delete_message(QueueUrl=queue_url, ReceiptHandle=receipt_handle)
+
+
+def send_fifo(queue_url: str, body: str, *, group_id: str, deduplication_id: str) -> None:
+    """One message to a FIFO queue; SQS drops a second message with the same deduplication id for 5 minutes."""
+    client().send_message(QueueUrl=queue_url, MessageBody=body, MessageGroupId=group_id,
+                          MessageDeduplicationId=deduplication_id)

@@ -330,7 +330,7 @@ def _recompute_roles(document: DirectoryDocument, stored: dict[tuple[str, str], 
 
 def _write_roles(target_type: str, target_id: str, roles: dict[str, str]) -> None:
     current = store.role_rows(target_type, target_id, consistent=True)
-    puts = [{**keys.role_key(target_type, target_id, uid), "role": role}
+    puts = [store.role_item(target_type, target_id, uid, role)
             for uid, role in roles.items() if current.get(uid) != role]
     deletes = [keys.role_key(target_type, target_id, uid) for uid in current if uid not in roles]
     if puts or deletes:

@@ -1,24 +1,44 @@
 """Fan-out: a new message becomes one inbox entry per recipient; a deleted one takes its entries along.
+A message's attachment objects are tagged linked when it is created, and deleted (objects and items) with it.
 
 Idempotent: an entry's key is (user, source id), entries that already exist are left as they are (so a
 retried batch never resets read state), and deletion is by key.
 """
 
+from postbox.dal import alerts as alert_store
 from postbox.dal import directory, inbox, keys
 from postbox.dal.inbox import NewEntry
 from postbox.dal.table import Item
+from postbox.logic import attachments
 from postbox.logic.changes import Change
 from postbox.logic.permissions import target_viewers
 from postbox.settings import get_settings
 
+ALERT_ITEM_TYPES = (alert_store.ALERT_TYPE, alert_store.RECEIVERS_TYPE)
+
 
 def fan_out(change: Change) -> None:
+    if change.item_type() in ALERT_ITEM_TYPES:
+        from postbox.logic.alerts import fan_out_alert
+
+        fan_out_alert(change)  # Aalam alerts: receiver chunks become entries, edits reach them
+        return
+    if change.item_type() == "conversation_message":
+        # A DHIS2 conversation's message: its participants were written in the request; only its files are
+        # tagged linked here, and deleted with it (hard delete).
+        if change.event == "INSERT" and change.new:
+            attachments.mark_linked(attachments.attachment_ids_of(change.new))
+        elif change.event == "REMOVE" and change.old:
+            attachments.forget(attachments.attachment_ids_of(change.old))
+        return
     if change.item_type() != "message":
         return
     if change.event == "INSERT" and change.new:
         deliver_message(change.new)
+        attachments.mark_linked(attachments.attachment_ids_of(change.new))
     elif change.event == "REMOVE" and change.old:
         delete_entries(change.old)
+        attachments.forget(attachments.attachment_ids_of(change.old))
 
 
 def message_recipients(message: Item) -> list[str]:

@@ -25,6 +25,11 @@ def _user_id(caller: Caller) -> str:
     return caller.id
 
 
+def inbox_owner(caller: Caller) -> str:
+    """The user whose inbox a request reaches; applications have none (403)."""
+    return _user_id(caller)
+
+
 def render_entry(item: Item) -> dict[str, Any]:
     return InboxItemOut.model_validate(item).model_dump(by_alias=True)
 

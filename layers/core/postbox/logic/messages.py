@@ -40,7 +40,14 @@ def create_message(caller: Caller, request: CreateMessageIn) -> CreatedMessageOu
         sender_name=access.actor.real_name, target_type=request.target_type, target_id=request.target_id,
         target_name=access.title, created=created, timestamp=iso(created),
     )
-    store.put_new(store.message_item(message))
+    item = store.message_item(message)
+    if request.attachments:
+        _check_attachment_count(request.attachments)
+        from postbox.logic.attachments import create_message_with_attachments
+
+        create_message_with_attachments(caller, item, request.attachments)  # 409 before anything is written
+    else:
+        store.put_new(item)
     return CreatedMessageOut(id=message.id, verb=message.verb, message=message.message, user=message.user,
                              target_id=render_target_id(message.target_id), target_type=message.target_type,
                              timestamp=message.timestamp)
@@ -64,6 +71,22 @@ def _readable_message(caller: Caller, message_id: str, *, for_delete: bool = Fal
 
 def get_message(caller: Caller, message_id: str) -> MessageOut:
     return MessageOut.model_validate(_readable_message(caller, message_id))
+
+
+def _check_attachment_count(attachment_ids: list[str]) -> None:
+    from postbox.settings import get_settings
+
+    limit = get_settings().ATTACHMENTS_PER_MESSAGE_MAX
+    if len(set(attachment_ids)) > limit:
+        raise BadRequest({"attachments": [f"Ensure this field has no more than {limit} elements."]})
+
+
+def list_attachments(caller: Caller, message_id: str) -> list[dict[str, Any]]:
+    """GET /api/v1/messaging/{id}/attachments: the message's files, for callers who may read the message (404 and
+    403 as GET /api/v1/messaging/{id}). Two DynamoDB requests: the summaries are on the message item."""
+    item = _readable_message(caller, message_id)
+    return [{"id": a["id"], "filename": a["filename"], "content_type": a["content_type"], "size": a["size"]}
+            for a in item.get("attachments") or []]
 
 
 def delete_message(caller: Caller, message_id: str) -> None:

@@ -167,3 +167,143 @@ def target_viewers(target_type: str, target_id: str) -> list[str]:
     if target_type == "user":
         return [target_id]
     return sorted(uid for uid, role in store.role_rows(target_type, target_id).items() if role in VIEW_ROLES)
+
+
+# -- attachments (DESIGN §6) -----------------------------------------------------------------------------
+
+
+def is_uploader(caller: Caller, attachment: Item) -> bool:
+    """Only the uploader may link an attachment, or read it while it is pending."""
+    return attachment.get("uploader_kind") == caller.kind and attachment.get("uploader_id") == caller.id
+
+
+def may_read_attachment(caller: Caller, attachment: Item) -> bool:
+    """Download: whoever may read the message holding a linked attachment (Ona: view on its target; a DHIS2
+    conversation: a participant or a superuser, and for an internal note a ticket manager), and the uploader (a
+    known, active caller) their own upload, pending or linked; nobody else. One BatchGetItem."""
+    uploader = is_uploader(caller, attachment)
+    linked = attachment.get("state") == "linked"
+    if linked and attachment.get("holder") == "message":
+        access = load_target_access(caller, attachment["target_type"], attachment["target_id"])
+        return access.can_view() or (uploader and access.actor.known)
+    if linked and attachment.get("holder") == "conversation" and not caller.is_app:
+        row_key = keys.inbox_key(caller.id, attachment["conversation_id"])
+        found = store.get_many([caller_key(caller), row_key])
+        actor = Actor(caller, found.get((store.user_key(caller.id)["PK"], keys.DIR_SK)))
+        allowed = actor.is_user and ((row_key["PK"], row_key["SK"]) in found or actor.superuser)
+        if allowed and attachment.get("internal"):
+            allowed = is_ticket_manager(actor.entry, feedback_group())
+        return allowed or (uploader and actor.known)
+    return uploader and load_actor(caller).known
+
+
+# -- DHIS2 conversations (DESIGN §7) ---------------------------------------------------------------------
+
+TICKET_AUTHORITIES = ("F_MANAGE_TICKETS",)
+HARD_DELETE_AUTHORITIES = ("F_METADATA_IMPORT",)
+
+
+def feedback_group() -> str | None:
+    """The directory's feedback recipients group (None: not configured)."""
+    return store.get_settings_entry().get("feedback_recipients_group")
+
+
+def feedback_members() -> set[str]:
+    """Current members of the directory's feedback recipients group (none configured: nobody)."""
+    group = feedback_group()
+    return set(store.member_ids(store.GROUP, group)) if group else set()
+
+
+def holds_ticket_authority(user: Item | None) -> bool:
+    """F_MANAGE_TICKETS, ALL or a superuser: a ticket manager without looking at the feedback group."""
+    if not user or not user.get("active", True):
+        return False
+    return bool(user.get("superuser")) or bool(set(user.get("authorities", [])) & {"ALL", *TICKET_AUTHORITIES})
+
+
+def in_feedback_group(user: Item | None, group: str | None) -> bool:
+    """Membership as the user's directory entry records it (users[].groups)."""
+    return bool(user and group and group in user.get("groups", []))
+
+
+def is_ticket_manager(user: Item | None, group: str | None) -> bool:
+    """Who may see and write internal notes (DESIGN §7): F_MANAGE_TICKETS, ALL, a superuser, or a member of
+    the feedback group `group`."""
+    if not user or not user.get("active", True):
+        return False
+    return holds_ticket_authority(user) or in_feedback_group(user, group)
+
+
+@dataclass(frozen=True)
+class ConversationAccess:
+    actor: Actor
+    header: Item | None       # None: no such conversation
+    row: Item | None          # the caller's participant row; None: not a participant
+
+    @property
+    def exists(self) -> bool:
+        return self.header is not None
+
+    @property
+    def participant(self) -> bool:
+        return self.row is not None
+
+    def can_read(self) -> bool:
+        """GET one and attachment download: a participant or a superuser."""
+        return self.exists and self.actor.is_user and (self.participant or self.actor.superuser)
+
+    def can_act(self, manages_tickets: bool) -> bool:
+        """Reply, recipients, status, priority, assignment, read state, removal, hard delete: a participant,
+        a superuser, or a ticket manager on a TICKET."""
+        if not self.exists or not self.actor.is_user:
+            return False
+        ticket = self.header.get("messageType") == "TICKET"
+        return self.participant or self.actor.superuser or (ticket and manages_tickets)
+
+    def may_act_for(self, user_id: str) -> bool:
+        """Changing another user's read, follow-up or participation needs a superuser (DHIS2 lets any
+        participant do it — a hole Postbox closes)."""
+        return user_id == self.actor.caller.id or self.actor.superuser
+
+
+def can_hard_delete(actor: Actor) -> bool:
+    return actor.has_authority(*HARD_DELETE_AUTHORITIES)
+
+
+# -- Aalam alerts (DESIGN §8) -------------------------------------------------------------------------------
+
+ALERTS_FROM_APPS_ONLY = "Only applications may send or edit alerts."
+UNKNOWN_APP = "Unknown application."
+
+
+def require_app(caller: Caller) -> Actor:
+    """An application token whose client_id is a directory app (sending and editing alerts, its secret)."""
+    from postbox.errors import Forbidden
+
+    if not caller.is_app:
+        raise Forbidden(ALERTS_FROM_APPS_ONLY)
+    actor = load_actor(caller)
+    if not actor.known:
+        raise Forbidden(UNKNOWN_APP)
+    return actor
+
+
+def can_send_as(actor: Actor, app_id: str) -> bool:
+    """An app sends alerts only as itself: `app` must be its own provider_code/app_code."""
+    return actor.known and actor.caller.is_app and actor.entry.get("app_id") == app_id
+
+
+def can_edit_alert(actor: Actor, alert: Item) -> bool:
+    """Only the sending app edits an alert (by app id, which outlives a change of client id)."""
+    return can_send_as(actor, alert.get("app_id", ""))
+
+
+def authority_receivers(authority: str) -> list[str]:
+    """Who a `permissions` receiver reaches: users granted the authority and, when anyone is, users granted ALL
+    (which holds every authority). An authority nobody is granted reaches nobody (the sender learns it is
+    unknown; a misspelt one does not page every ALL holder). The superuser flag is a pass for access checks,
+    not a grant: it does not subscribe a superuser to every permission-addressed alert."""
+    holders = store.member_ids(store.AUTHORITY, authority)
+    if holders and authority != "ALL":
+        holders += store.member_ids(store.AUTHORITY, "ALL")
+    return list(dict.fromkeys(holders))

@@ -7,6 +7,7 @@ the user's unread count. Delivery is at-least-once; payloads carry the source id
 import json
 from typing import Any
 
+from postbox.dal import alerts as alert_store
 from postbox.dal.table import Item
 from postbox.integrations import iot
 from postbox.logic.changes import Change
@@ -30,7 +31,15 @@ def publish_change(change: Change) -> str | None:
         topic = inbox_topic(entry["user_id"])
         body = {"event": event, "entry": render_entry(entry), "unread": unread_count(entry["user_id"])}
         iot.publish(topic, encode_payload(body, ("entry", "text")))
+        if entry.get("kind") == alert_store.ENTRY_KIND:
+            from postbox.logic.callbacks import enqueue_for
+
+            enqueue_for(change, event)  # Aalam: a read or a delete calls the alert's backend_url, through a queue
         return topic
+    if kind == alert_store.RECEIVERS_TYPE and change.event == "INSERT" and change.new and change.new.get("transient"):
+        from postbox.logic.alerts import publish_transient
+
+        return publish_transient(change.new)  # Aalam persist=false: MQTT only, then the item is deleted
     return None
 
 

@@ -56,6 +56,8 @@ class CreateMessageIn(FormCompatible):
     target_id: int | str = Field(description="A number or a directory id; rendered as a number when all digits.")
     message: str = Field(max_length=MESSAGE_MAX_CHARS)
     verb: str = MESSAGE_VERB
+    # Postbox addition (DESIGN §6): ids of the caller's uploads (POST /api/v1/attachments) to link to the message.
+    attachments: list[str] = Field(default_factory=list, description="Attachment ids to link (Postbox addition).")
 
     @field_validator("target_type", mode="before")
     @classmethod
@@ -74,6 +76,23 @@ class CreateMessageIn(FormCompatible):
         if isinstance(value, bool) or not isinstance(value, int | str):
             raise PydanticCustomError("invalid_integer", "A valid integer is required.")
         return str(value)
+
+    @field_validator("attachments", mode="before")
+    @classmethod
+    def _attachments(cls, value: Any) -> Any:
+        return _not_null(value)
+
+    @field_validator("attachments")
+    @classmethod
+    def _attachment_ids(cls, value: list[str]) -> list[str]:
+        from postbox.ids import is_uid
+
+        for attachment_id in value:
+            if not is_uid(attachment_id):
+                shown = attachment_id if len(attachment_id) <= 40 else attachment_id[:40] + "..."
+                raise PydanticCustomError("invalid_attachment_id", '"{input}" is not a valid attachment id.',
+                                          {"input": shown})
+        return value
 
     @field_validator("message", mode="before")
     @classmethod

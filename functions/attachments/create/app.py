@@ -1,0 +1,24 @@
+"""POST /api/v1/attachments: announce an upload and get a presigned POST form for it (DESIGN §6)."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from postbox.http.faces import native_resolver
+from postbox.http.resolver import api_entry, current_caller
+from postbox.logic.attachments import create_upload
+from postbox.models.attachments import AttachmentUploadOut, CreateAttachmentIn
+
+app = native_resolver()
+
+
+@app.post("/api/v1/attachments", summary="Start an upload: a presigned POST form", tags=["Attachments"],
+          description=("POST `upload.fields` plus `file` (last) to `upload.url` as multipart/form-data; then list the "
+                       "`id` in a message's `attachments`. The form fixes the key, the Content-Type and the size "
+                       "range, and expires after `expires_in` seconds; an unused upload is removed after a day."),
+          responses={400: {"description": "Invalid filename, size or type, or a type that is not allowed"}})
+def create(body: Annotated[CreateAttachmentIn, Body(embed=False)]) -> tuple[AttachmentUploadOut, int]:
+    return create_upload(current_caller(app), body), 201
+
+
+lambda_handler = api_entry(app)

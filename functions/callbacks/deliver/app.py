@@ -1,0 +1,6 @@
+"""Queue function: calls an alert's backend_url (signed POST) after a receiver read or deleted it."""
+
+from postbox.logic.callbacks import deliver
+from postbox.streaming import fifo_queue_entry
+
+lambda_handler = fifo_queue_entry(deliver)

@@ -1,0 +1,27 @@
+"""POST /api/messageConversations: create a conversation (JSON, or dxf2 XML `<message>`) (DHIS2)."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from postbox.http.dhis2 import accepts_xml_message, check_version, dhis2_resolver, location, message_response
+from postbox.http.resolver import api_entry, current_caller
+from postbox.logic import conversations
+from postbox.models.dhis2 import ConversationIn, WebMessage
+
+app = dhis2_resolver()
+
+
+@app.post("/api/<version>/messageConversations", include_in_schema=False)
+@app.post("/api/messageConversations", summary="Create a conversation", tags=["DHIS2 conversations"],
+          responses={201: {"description": "Created; Location names it", "content": {"application/json": {
+              "schema": WebMessage.model_json_schema()}}}, 404: {"description": "Unknown user group"},
+              409: {"description": "Unknown user or org unit, no recipients, or a bad attachment"}})
+def create(body: Annotated[ConversationIn, Body(embed=False)]):
+    check_version(app)
+    user_agent = app.current_event.headers.get("user-agent", "")
+    conversation_id = conversations.create(current_caller(app), body, user_agent=user_agent)
+    return message_response(app, 201, conversations.CREATED, location=location(app, conversation_id))
+
+
+lambda_handler = accepts_xml_message(api_entry(app))

@@ -1,0 +1,25 @@
+"""POST /api/messageConversations/feedback?subject=: a feedback ticket to the support group (DHIS2)."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from postbox.http.dhis2 import check_version, dhis2_resolver, location, message_response
+from postbox.http.resolver import api_entry, current_caller
+from postbox.logic import conversations
+
+app = dhis2_resolver()
+
+
+@app.post("/api/<version>/messageConversations/feedback", include_in_schema=False)
+@app.post("/api/messageConversations/feedback", summary="Send feedback (a TICKET; text/plain body)",
+          tags=["DHIS2 conversations"])
+def feedback(subject: Annotated[str | None, Query()] = None):
+    check_version(app)
+    agent = app.current_event.headers.get("user-agent", "")
+    conversation_id = conversations.feedback(current_caller(app), subject, app.current_event.decoded_body or "",
+                                             user_agent=agent)
+    return message_response(app, 201, "Feedback created", location=location(app, conversation_id))
+
+
+lambda_handler = api_entry(app)

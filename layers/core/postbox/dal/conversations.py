@@ -1,0 +1,182 @@
+"""DHIS2 conversations: one partition per conversation holding its header, its messages and one row per
+participant. A participant row is also that user's inbox entry (kind "conversation"): it carries the
+inbox indexes, plus a per-user conversation feed (FeedByVerb index, CONVS#{user}) with the fields the
+DHIS2 list filters on copied onto it, so a list page is one Query.
+
+Everything a request changes is written in the request (read-your-writes); the stream only publishes.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from postbox.dal import keys, table
+from postbox.dal.feed import FeedQuery
+from postbox.dal.table import Item, Key
+
+HEADER = "conversation"
+MESSAGE = "conversation_message"
+# Copied from the header onto every participant row, so list filters are key/filter expressions.
+DENORMALIZED = ("subject", "messageType", "status", "priority", "assignee")
+SEARCH_MAX_CHARS = 20000
+
+
+def header_key(conversation_id: str) -> Key:
+    return {"PK": keys.conversation_pk(conversation_id), "SK": "CONV"}
+
+
+def participant_key(conversation_id: str, user_id: str) -> Key:
+    return keys.inbox_key(user_id, conversation_id)
+
+
+def message_item(conversation_id: str, message: dict[str, Any]) -> Item:
+    return {"PK": keys.conversation_pk(conversation_id), "SK": f"MSG#{message['created']}#{message['id']}",
+            "type": MESSAGE, **message}
+
+
+def header_item(header: dict[str, Any]) -> Item:
+    return {**header_key(header["id"]), "type": HEADER, **header}
+
+
+@dataclass(frozen=True)
+class Visible:
+    """What one participant sees of the conversation's latest activity (internal notes only for managers)."""
+
+    sender: str
+    text: str
+    at: str
+
+
+def participant_item(header: dict[str, Any], user_id: str, *, read: bool, follow_up: bool, archived: bool,
+                     visible: Visible, search: str, preview_chars: int) -> Item:
+    conversation_id = header["id"]
+    sort = keys.sort_key(visible.at, conversation_id)
+    if len(search) > SEARCH_MAX_CHARS:     # keep the subject (at the head) and the newest text
+        head = header["subject"].lower()[:255]
+        search = f"{head} {search[-(SEARCH_MAX_CHARS - len(head) - 1):]}"
+    item: Item = {
+        **participant_key(conversation_id, user_id),
+        "type": "inbox", "kind": "conversation", "id": conversation_id, "source_id": conversation_id,
+        "user_id": user_id, "from": visible.sender, "text": visible.text[:preview_chars],
+        "truncated": len(visible.text) > preview_chars, "created_at": visible.at, "read": read,
+        "archived": archived, "followUp": follow_up, "sort": sort, "search": search,
+        "GSI1PK": keys.inbox_feed(user_id, archived=archived), "GSI1SK": sort,
+        "GSI2PK": keys.conversation_feed(user_id), "GSI2SK": sort,
+        "GSI4PK": keys.source_feed(conversation_id), "GSI4SK": keys.user_pk(user_id),
+        **{name: header.get(name) for name in DENORMALIZED},
+        # DynamoDB stores no nulls: "" stands for no assignee, so `assignee.id:ne:x` also finds unassigned ones.
+        "assignee": header.get("assignee") or "",
+        "subjectSearch": header["subject"].lower(),     # DHIS2's query= (name:like)
+    }
+    if not read and not archived:
+        item.update(GSI3PK=keys.unread_feed(user_id), GSI3SK=sort)
+    return item
+
+
+def load_for(conversation_id: str, user_id: str, *extra: Key) -> dict[tuple[str, str], Item]:
+    """One BatchGetItem: the header, the user's participant row, and any extra keys (e.g. the user)."""
+    return table.batch_get([header_key(conversation_id), participant_key(conversation_id, user_id), *extra],
+                           consistent=True)
+
+
+def get_headers(conversation_ids: list[str]) -> dict[str, Item]:
+    found = table.batch_get([header_key(cid) for cid in conversation_ids], consistent=True)
+    return {item["id"]: item for item in found.values() if item.get("type") == HEADER}
+
+
+def participants(conversation_id: str) -> list[Item]:
+    from boto3.dynamodb.conditions import Key as K
+
+    return table.query_all(K("PK").eq(keys.conversation_pk(conversation_id)) & K("SK").begins_with("PART#"),
+                           consistent=True)
+
+
+def messages(conversation_id: str) -> list[Item]:
+    """Oldest first."""
+    from boto3.dynamodb.conditions import Key as K
+
+    return table.query_all(K("PK").eq(keys.conversation_pk(conversation_id)) & K("SK").begins_with("MSG#"),
+                           consistent=True)
+
+
+def message(conversation_id: str, message_id: str) -> Item | None:
+    """One message of the conversation by id (one Query over its messages)."""
+    from boto3.dynamodb.conditions import Attr
+    from boto3.dynamodb.conditions import Key as K
+
+    found = table.query_all(K("PK").eq(keys.conversation_pk(conversation_id)) & K("SK").begins_with("MSG#"),
+                            filter=Attr("id").eq(message_id), consistent=True)
+    return found[0] if found else None
+
+
+def everything(conversation_id: str) -> list[Item]:
+    from boto3.dynamodb.conditions import Key as K
+
+    return table.query_all(K("PK").eq(keys.conversation_pk(conversation_id)), consistent=True)
+
+
+def write(items: list[Item]) -> int:
+    return table.batch_write(items)
+
+
+def delete_keys(item_keys: list[Key]) -> int:
+    return table.batch_write(deletes=item_keys)
+
+
+def put_message(conversation_id: str, message: dict[str, Any]) -> None:
+    table.put(message_item(conversation_id, message))
+
+
+def record_reply(conversation_id: str, *, sender: str | None, sender_name: str, at: str, counted: bool) -> Item:
+    """The header after a reply: last sender and time, and the message count (internal notes do not count)."""
+    from boto3.dynamodb.conditions import Attr
+
+    return table.update(
+        header_key(conversation_id),
+        "SET lastSender = :sender, lastSenderName = :name, lastMessage = :at, lastUpdated = :at "
+        "ADD messageCount :n",
+        values={":sender": sender, ":name": sender_name, ":at": at, ":n": 1 if counted else 0},
+        condition=Attr("PK").exists(),
+    )
+
+
+def _set_or_remove(fields: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, Any], str]:
+    """`SET #f0 = :v0 ... REMOVE #f1` (a None value removes the attribute: DynamoDB stores no nulls)."""
+    names = {f"#f{i}": name for i, name in enumerate(fields)}
+    values = {f":v{i}": value for i, value in enumerate(fields.values()) if value is not None}
+    sets = [f"#f{i} = :v{i}" for i, value in enumerate(fields.values()) if value is not None]
+    removes = [f"#f{i}" for i, value in enumerate(fields.values()) if value is None]
+    return ", ".join(sets), names, values, ", ".join(removes)
+
+
+def set_fields(conversation_id: str, fields: dict[str, Any], at: str) -> Item:
+    """Update header fields (status, priority, assignee...); the caller copies them onto participant rows."""
+    from boto3.dynamodb.conditions import Attr
+
+    sets, names, values, removes = _set_or_remove(fields)
+    expression = f"SET {sets + ', ' if sets else ''}lastUpdated = :at" + (f" REMOVE {removes}" if removes else "")
+    return table.update(header_key(conversation_id), expression, names=names, values={**values, ":at": at},
+                        condition=Attr("PK").exists())
+
+
+def copy_fields(conversation_id: str, user_id: str, fields: dict[str, Any]) -> bool:
+    """Copy header fields onto a participant row with one conditional UpdateItem (other attributes, e.g. a
+    read flag changed meanwhile, stay as they are); False if the user is no participant (any more)."""
+    from boto3.dynamodb.conditions import Attr
+
+    sets, names, values, removes = _set_or_remove(fields)
+    expression = " ".join(part for part in (f"SET {sets}" if sets else "", f"REMOVE {removes}" if removes else "")
+                          if part)
+    try:
+        table.update(participant_key(conversation_id, user_id), expression, names=names, values=values or None,
+                     condition=Attr("PK").exists())
+    except table.ConditionFailed:
+        return False
+    return True
+
+
+def delete_row(conversation_id: str, user_id: str) -> bool:
+    return table.delete(participant_key(conversation_id, user_id), return_old=True) is not None
+
+
+def user_feed(user_id: str, *, where: tuple = (), newest_first: bool = True) -> FeedQuery:
+    return FeedQuery(keys.FEED_BY_VERB_INDEX, keys.conversation_feed(user_id), where=where, newest_first=newest_first)
