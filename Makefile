@@ -12,7 +12,7 @@ CHROMIUM := /usr/bin/chromium
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: run test lint sam-validate unit integration e2e bench build openapi clean web screenshots
+.PHONY: run test lint sam-validate unit integration e2e fuzz bench build openapi clean web screenshots
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,10 @@ e2e: $(BIN)/.installed web $(CHROMIUM)
 # Refresh the committed screenshots of the web inbox (docs/screenshots/*.png).
 screenshots: $(BIN)/.installed web $(CHROMIUM)
 	POSTBOX_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/e2e/test_web_inbox.py
+
+# The long fuzz run: many examples per operation, fresh randomness each time (make test runs a few, repeatably).
+fuzz: $(BIN)/.installed
+	POSTBOX_FUZZ_EXAMPLES=$${POSTBOX_FUZZ_EXAMPLES:-100} POSTBOX_FUZZ_RANDOM=1 $(BIN)/pytest -q -p no:xdist tests/e2e/test_fuzz.py
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m bench

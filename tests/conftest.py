@@ -19,6 +19,7 @@ _STATE = tempfile.mkdtemp(prefix="postbox-tests-")
 os.environ.update({
     "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1", "TABLE_NAME": "postbox-local", "BUCKET_NAME": "postbox-local-attachments",
+    "IDEMPOTENCY_TABLE_NAME": "postbox-local-idempotency",
     "CURSOR_SECRET": "test-cursor-secret", "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING", "POSTBOX_LOCAL_DIR": _STATE,
     # botocore >= 1.40 sends stream calls to account-based hosts (<account>.streams-ddb...) that moto's
@@ -35,11 +36,12 @@ DEMO_DIRECTORY = json.loads((ROOT / "local" / "demo-directory.json").read_text()
 
 
 def _reset_caches() -> None:
-    from postbox.dal import table
+    from postbox.dal import idempotency, table
     from postbox.integrations import iot, queues, s3, streams
     from postbox.settings import get_settings
 
-    for cached in (table.client, table._codecs, iot.client, queues.client, streams.client, s3.client, get_settings):
+    for cached in (table.client, table._codecs, iot.client, queues.client, streams.client, s3.client, get_settings,
+                   idempotency.persistence_layer):
         cached.cache_clear()
 
 

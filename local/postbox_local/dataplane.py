@@ -2,19 +2,25 @@
 calls (POST /topics/{topic}?qos=&retain=) and forwards them to the embedded broker.
 
 It answers like IoT Core: 200 once the broker has the message (PUBACK for QoS 1), 503 while the broker
-is unreachable, so the publisher's stream batch fails and is retried.
+is unreachable, so the publisher's stream batch fails and is retried. Connections are kept alive between
+publishes (HTTP/1.1), as IoT Core's HTTPS endpoint does; werkzeug's server always closes them, so this uses
+the standard library's.
 """
 
 import json
+import socket
+import ssl
 import threading
 from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import paho.mqtt.client as mqtt
-from werkzeug.wrappers import Request, Response
 
 ACK_TIMEOUT_SECONDS = 2.0
+
+Answer = tuple[int, dict[str, Any], dict[str, str]]   # status, JSON body, extra headers
 
 
 class IotDataPlane:
@@ -38,19 +44,16 @@ class IotDataPlane:
         self.client.loop_stop()
         self.client.disconnect()
 
-    def __call__(self, environ: dict[str, Any], start_response) -> Any:
-        request = Request(environ)
-        raw_path = environ.get("RAW_URI") or environ.get("REQUEST_URI") or request.path
-        path = raw_path.split("?", 1)[0]
-        if request.method != "POST" or not path.startswith("/topics/"):
-            response = Response(json.dumps({"message": "Not found"}), status=404, content_type="application/json")
-            return response(environ, start_response)
-        topic = unquote(path[len("/topics/"):])
-        qos = int(request.args.get("qos", "0"))
-        retain = request.args.get("retain", "false").lower() == "true"
-        return self.publish(topic, request.get_data(), qos, retain)(environ, start_response)
+    def handle(self, method: str, target: str, body: bytes) -> Answer:
+        url = urlsplit(target)
+        if method != "POST" or not url.path.startswith("/topics/"):
+            return 404, {"message": "Not found"}, {}
+        query = parse_qs(url.query)
+        qos = query.get("qos", ["0"])[0]
+        retain = query.get("retain", ["false"])[0].lower() == "true"
+        return self.publish(unquote(url.path[len("/topics/"):]), body, int(qos) if qos.isdigit() else -1, retain)
 
-    def publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> Response:
+    def publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> Answer:
         if qos not in (0, 1):
             return _error(400, "InvalidRequestException", "QoS must be 0 or 1")
         if not (self.connected.is_set() and self.client.is_connected()):
@@ -67,9 +70,48 @@ class IotDataPlane:
             if not info.is_published():
                 return _error(503, "ServiceUnavailableException", "no PUBACK from the broker")
         self.published.append({"topic": topic, "payload": payload.decode("utf-8", errors="replace")})
-        return Response("{}", status=200, content_type="application/json")
+        return 200, {}, {}
 
 
-def _error(status: int, code: str, message: str) -> Response:
-    return Response(json.dumps({"message": message}), status=status, content_type="application/json",
-                    headers={"x-amzn-ErrorType": code})
+def _error(status: int, code: str, message: str) -> Answer:
+    return status, {"message": message}, {"x-amzn-ErrorType": code}
+
+
+def serve(dataplane: IotDataPlane, port: int, ssl_context: tuple[str, str] | None = None) -> ThreadingHTTPServer:
+    """The data plane's HTTP(S) server (not yet serving: call serve_forever; shutdown stops it)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body are two writes: without this, delayed ACKs stall every kept-alive response.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._answer(*dataplane.handle("POST", self.path, body))
+
+        def do_GET(self) -> None:
+            self._answer(*dataplane.handle("GET", self.path, b""))
+
+        def _answer(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    if ssl_context:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*ssl_context)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    return server

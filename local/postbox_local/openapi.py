@@ -32,7 +32,112 @@ def build() -> dict:
         merge.add_file(code_dir / "app.py", resolver_name="app")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return json.loads(merge.get_openapi_json_schema())
+        return responses_as_answered(json.loads(merge.get_openapi_json_schema()))
+
+
+# -- what the API answers besides each route's own result -----------------------------------------------------
+#
+# Powertools documents a route's custom responses without content with the route's *result* schema, adds a 422
+# "Validation Error" that no face answers (each face turns validation errors into its own 400), and a 500
+# "ResponseValidationError". The errors are rendered by each face's exception handlers (postbox.http.faces,
+# postbox.http.dhis2) and by API Gateway (401, 429), so they are documented here, once, as they are answered.
+
+STRING = {"type": "string"}
+ERROR_SCHEMAS = {
+    "OnaError": {
+        "title": "OnaError", "type": "object", "minProperties": 1,
+        "description": ("Django REST framework's shapes, as Ona answers: {\"detail\": text}, or field errors "
+                        "{field: [texts]} (an unknown target: {\"target_id\": \"target_id not found\"})."),
+        "additionalProperties": {"anyOf": [STRING, {"type": "array", "items": STRING}]},
+    },
+    "Error": {
+        "title": "Error", "type": "object", "required": ["detail"],
+        "description": "{\"detail\": text}; validation errors add \"errors\", one text per problem.",
+        "properties": {"detail": STRING, "errors": {"type": "array", "items": STRING}},
+    },
+    "AalamError": {
+        "title": "AalamError", "type": "object", "required": ["detail"],
+        "description": "{\"detail\": text}; a wrong field is named in \"field\" (its path, e.g. message.app).",
+        "properties": {"detail": STRING, "field": STRING},
+    },
+    "Dhis2WebMessage": {
+        "title": "Dhis2WebMessage", "type": "object", "required": ["httpStatus", "httpStatusCode", "status"],
+        "description": "DHIS2's WebMessage (XML with Accept: application/xml).",
+        "properties": {"httpStatus": STRING, "httpStatusCode": {"type": "integer"},
+                       "status": {"enum": ["OK", "WARNING", "ERROR"]},
+                       "message": {"anyOf": [STRING, {"type": "null"}]},
+                       "response": {"anyOf": [{"type": "object"}, {"type": "null"}]}},
+    },
+    "Dhis2Error": {
+        "title": "Dhis2Error",
+        "description": ("A WebMessage, or DHIS2's plain {\"message\": text} where DHIS2 answers so (a conversation "
+                        "that does not exist, a user to assign that does not exist)."),
+        "anyOf": [{"$ref": "#/components/schemas/Dhis2WebMessage"},
+                  {"type": "object", "required": ["message"], "properties": {"message": STRING}}],
+    },
+    "GatewayError": {
+        "title": "GatewayError", "type": "object", "required": ["detail"], "properties": {"detail": STRING},
+        "description": "API Gateway's own answers (template.yaml GatewayResponses), before any function runs.",
+    },
+}
+# Which face answers a path (its error shape); the native faces (inbox, directory, attachments, ...) otherwise.
+FACE_ERRORS = (("/aalam/", "AalamError"), ("/api/v1/messaging", "OnaError"), ("/api/v1/stats/", "OnaError"),
+               ("/api/messageConversations", "Dhis2Error"), ("/api/fileResources", "Dhis2Error"),
+               ("/api/me/", "Dhis2Error"))
+POWERTOOLS_ERRORS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
+PUBLIC_PATHS = ("/health",)
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict) -> dict:
+    return {"application/json": {"schema": schema}}
+
+
+def _face_error(path: str) -> str:
+    return next((name for prefix, name in FACE_ERRORS if path.startswith(prefix)), "Error")
+
+
+def responses_as_answered(document: dict) -> dict:
+    """Error responses in each face's shape (and API Gateway's 401 and 429), no 422 that is never answered, a
+    success response where a route listed only errors, and /health public."""
+    for path, operations in document["paths"].items():
+        error = _ref(_face_error(path))
+        for operation in operations.values():
+            responses = operation["responses"]
+            if responses.get("422", {}).get("description") == "Validation Error":
+                del responses["422"]  # validation errors are each face's 400
+            if not any(code[0] in "23" for code in responses):
+                # Powertools put the route's result schema on the errors it listed: it is the 200's.
+                result = next((r["content"] for code, r in responses.items() if code[0] == "4" and "content" in r),
+                              {"application/json": {}})
+                responses["200"] = {"description": "OK", "content": result}
+            for code, response in responses.items():
+                if code[0] in "45":
+                    response["content"] = _json(error)
+            responses["500"] = {"description": "A server error (never for client input)", "content": _json(error)}
+            if operation.get("parameters") or operation.get("requestBody"):
+                responses.setdefault("400", {"description": "Invalid request", "content": _json(error)})
+            if path in PUBLIC_PATHS:
+                operation["security"] = []
+                continue
+            responses["401"] = {
+                "description": "No or bad access token (API Gateway)", "content": _json(_ref("GatewayError")),
+                "headers": {"WWW-Authenticate": {"schema": STRING}}}
+            responses["429"] = {
+                "description": "Throttled (API Gateway: the stage's rate and burst limits)",
+                "content": _json(_ref("GatewayError")),
+                "headers": {"Retry-After": {"description": "Seconds to wait", "schema": STRING}}}
+            operation["responses"] = dict(sorted(responses.items()))
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(ERROR_SCHEMAS)
+    text = json.dumps(document["paths"])
+    for name in POWERTOOLS_ERRORS:
+        if _ref(name)["$ref"] not in text:
+            schemas.pop(name, None)
+    return document
 
 
 def render() -> str:

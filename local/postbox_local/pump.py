@@ -198,7 +198,11 @@ class StreamPump:
             response = consumer.function.invoke({"Records": records}) or {}
         except Exception as error:
             log.warning("%s failed on a batch of %d records: %s", consumer.spec.function, len(records),
-                        str(error).splitlines()[0])
+                        _summary(error))
+            response = None
+        if response is None:
+            # Bisect outside the except block: a retry raising inside it would chain every earlier error as its
+            # context, and Powertools' BatchProcessingError renders its children's whole chains in str().
             if consumer.spec.bisect and len(records) > 1:
                 half = len(records) // 2
                 first = self._invoke(consumer, records[:half])
@@ -271,8 +275,7 @@ class StreamPump:
         try:
             response = consumer.function.invoke({"Records": records}) or {}
         except Exception as error:
-            log.warning("%s failed on %d messages: %s", consumer.spec.function, len(records),
-                        str(error).splitlines()[0] if str(error) else type(error).__name__)
+            log.warning("%s failed on %d messages: %s", consumer.spec.function, len(records), _summary(error))
             return ids
         failures = {item.get("itemIdentifier") for item in response.get("batchItemFailures") or []}
         return failures if failures <= ids else ids  # an unknown identifier fails the whole batch
@@ -293,6 +296,13 @@ class StreamPump:
         """True once the pump has found nothing to deliver (used by tests and benchmarks)."""
         self.idle.clear()
         return self.idle.wait(timeout)
+
+
+def _summary(error: Exception) -> str:
+    """One line about a function's failure. Powertools' BatchProcessingError keeps its own short text in `msg`
+    (its str() appends every child exception's traceback)."""
+    text = getattr(error, "msg", None) or str(error)
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _arrival(record: dict[str, Any]) -> str:

@@ -5,7 +5,7 @@ import json
 import boto3
 
 from postbox_local import template
-from postbox_local.state import BUCKET_NAME, FAILURE_QUEUE, LOCAL_QUEUES, TABLE_NAME
+from postbox_local.state import BUCKET_NAME, FAILURE_QUEUE, IDEMPOTENCY_TABLE_NAME, LOCAL_QUEUES, TABLE_NAME
 
 
 def create_all() -> dict[str, str]:
@@ -19,12 +19,37 @@ def create_all() -> dict[str, str]:
     )
     ttl = spec["TimeToLiveSpecification"]
     dynamodb.update_time_to_live(TableName=TABLE_NAME, TimeToLiveSpecification=ttl)
+    create_idempotency_table()
     create_bucket()
     queue_url = boto3.client("sqs").create_queue(QueueName=FAILURE_QUEUE)["QueueUrl"]
     stream_arn = dynamodb.describe_table(TableName=TABLE_NAME)["Table"]["LatestStreamArn"]
     urls = create_queues()
+    create_email_identity()
     return {"queue_url": queue_url, "stream_arn": stream_arn, "callback_queue_url": urls["CallbackQueue"],
-            "callback_failure_queue_url": urls["CallbackFailureQueue"]}
+            "callback_failure_queue_url": urls["CallbackFailureQueue"], "channel_queue_url": urls["ChannelQueue"],
+            "channel_failure_queue_url": urls["ChannelFailureQueue"]}
+
+
+def create_email_identity() -> None:
+    """The SES identity of EMAIL_SENDER (the template's EmailSenderIdentity): moto, like SES, sends only from a
+    verified identity, and an identity created in moto is verified at once."""
+    from email.utils import parseaddr
+
+    from postbox.settings import get_settings
+
+    address = parseaddr(get_settings().EMAIL_SENDER)[1]
+    if address:
+        boto3.client("sesv2").create_email_identity(EmailIdentity=address)
+
+
+def create_idempotency_table() -> None:
+    """The Idempotency-Key records' table (template's IdempotencyTable), with its TTL."""
+    spec = template.resources()["IdempotencyTable"]["Properties"]
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(TableName=IDEMPOTENCY_TABLE_NAME, BillingMode="PAY_PER_REQUEST",
+                          AttributeDefinitions=spec["AttributeDefinitions"], KeySchema=spec["KeySchema"])
+    dynamodb.update_time_to_live(TableName=IDEMPOTENCY_TABLE_NAME,
+                                 TimeToLiveSpecification=spec["TimeToLiveSpecification"])
 
 
 def create_queues() -> dict[str, str]:

@@ -53,6 +53,7 @@ class LocalStack:
         self.queue_url, self.stream_arn = created["queue_url"], created["stream_arn"]
         self._load_directory()
 
+        from postbox_local import dataplane
         from postbox_local.broker import EmbeddedBroker
         from postbox_local.dataplane import IotDataPlane
 
@@ -61,7 +62,7 @@ class LocalStack:
         self.broker = EmbeddedBroker(self.ports.mqtt, sessions, ws_port=self.ports.ws)
         self.broker.start()
         self.dataplane = IotDataPlane(self.ports.mqtt)
-        self.iot_server = make_server("127.0.0.1", self.ports.iot, self.dataplane, threaded=True)
+        self.iot_server = dataplane.serve(self.dataplane, self.ports.iot)
         _serve(self.iot_server, "iot-data")
         self.dataplane.connect()
 
@@ -93,12 +94,16 @@ class LocalStack:
     # -- local-only endpoints (never in template.yaml) ------------------------------------------------
 
     def _local_routes(self):
+        from postbox_local import docs
+
         return {
+            **docs.routes(),  # Swagger UI for docs/openapi.json
             ("POST", "/local/broker/stop"): self._broker_stop,
             ("POST", "/local/broker/start"): self._broker_start,
             ("GET", "/local/status"): self._status,
             ("GET", "/local/token"): self._token,
             ("GET", "/local/users"): self._users,
+            ("GET", "/local/outbox"): self._outbox,
         }
 
     def _broker_stop(self, request: Request) -> Response:
@@ -140,12 +145,19 @@ class LocalStack:
         users = [{"id": u["id"], "name": u.get("name") or u["id"]} for u in stored if u.get("active", True)]
         return json_response(sorted(users, key=lambda u: u["id"]))
 
+    def _outbox(self, request: Request) -> Response:
+        """The emails and SMS moto recorded (local/postbox_local/outbox.py)."""
+        from postbox_local import outbox
+
+        return json_response(outbox.entries())
+
     def banner(self) -> str:
         api, mqtt = f"http://127.0.0.1:{self.ports.api}", f"127.0.0.1:{self.ports.mqtt}"
         return f"""
 Postbox is running on this machine (Ctrl-C stops it).
   API gateway   {api}   (GET {api}/health)
   Web inbox     {api}/   (sign in as any demo user)
+  API docs      {api}/docs   (Swagger UI; /docs?user=alice authorizes as alice)
   MQTT broker   mqtt://{mqtt}   ws://127.0.0.1:{self.ports.ws}/mqtt   (anonymous, like IoT Core's topics)
   AWS (moto)    http://127.0.0.1:{self.ports.moto}   table postbox-local
 
@@ -158,4 +170,6 @@ Watch bob's inbox (another terminal):
   .venv/bin/postbox listen postbox/user/bob/inbox
 Bob's inbox:
   curl -s {api}/api/v1/inbox -H "Authorization: Bearer $(.venv/bin/postbox token bob)"
+Emails and SMS that would have gone out (to users who turned on notify_email / notify_sms):
+  curl -s {api}/local/outbox
 """

@@ -41,11 +41,16 @@ class Ports:
 
 
 TABLE_NAME = "postbox-local"
+IDEMPOTENCY_TABLE_NAME = "postbox-local-idempotency"
 BUCKET_NAME = "postbox-local-attachments"
 FAILURE_QUEUE = "postbox-local-stream-failures"
-# Template queues by logical id -> their local names (the alert callback jobs and their failure queue).
+# Template queues by logical id -> their local names (alert callback jobs, email and SMS jobs; their failure queues).
 LOCAL_QUEUES = {"CallbackFailureQueue": "postbox-local-callback-failures.fifo",
-                "CallbackQueue": "postbox-local-callbacks.fifo"}
+                "CallbackQueue": "postbox-local-callbacks.fifo",
+                "ChannelFailureQueue": "postbox-local-channel-failures",
+                "ChannelQueue": "postbox-local-channels"}
+# The From address of notification emails; the local stack verifies it in moto's SES (GET /local/outbox).
+EMAIL_SENDER = "Postbox <postbox@example.org>"
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
 
@@ -55,8 +60,10 @@ def aws_environment(ports: Ports) -> dict[str, str]:
     return {
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{ports.moto}",
-        "TABLE_NAME": TABLE_NAME, "BUCKET_NAME": BUCKET_NAME,
+        "TABLE_NAME": TABLE_NAME, "BUCKET_NAME": BUCKET_NAME, "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY_TABLE_NAME,
         "IOT_DATA_ENDPOINT": f"http://127.0.0.1:{ports.iot}",
         "CURSOR_SECRET": persistent_secret("cursor.key"),
         "CALLBACK_QUEUE_URL": f"http://127.0.0.1:{ports.moto}/{ACCOUNT_ID}/{LOCAL_QUEUES['CallbackQueue']}",
+        "CHANNEL_QUEUE_URL": f"http://127.0.0.1:{ports.moto}/{ACCOUNT_ID}/{LOCAL_QUEUES['ChannelQueue']}",
+        "EMAIL_SENDER": EMAIL_SENDER, "WEB_URL": f"http://127.0.0.1:{ports.api}/",
     }

@@ -683,6 +683,34 @@ ROWS.update({
     ],
 })
 
+
+# -- the caller's own notification settings (DESIGN §12) -----------------------------------------------------
+NO_SETTINGS = {"detail": "Applications have no user settings."}
+ME = "/api/v1/me/settings"
+
+
+def only_bob_opted_in(api, world):
+    states = {user: api.get(ME, user=user).get_json()["notify_email"] for user in ("alice", "bob", "dave")}
+    assert states == {"alice": False, "bob": True, "dave": False}, states
+
+
+ROWS.update({
+    ("GET", ME): [
+        Case("each active user reads their own", ME,
+             calls=[("app", 403, NO_SETTINGS), ("ghost", 403, NO_PERMISSION), ("frank", 403, NO_PERMISSION),
+                    ("dave", 200, {"notify_email": False, "notify_sms": False, "email": "dave@example.org",
+                                   "phone": None}),
+                    ("bob", 200, {"notify_email": False, "notify_sms": False, "email": "bob@example.org",
+                                  "phone": "+15550000002"})]),
+    ],
+    ("PATCH", ME): [
+        Case("each active user changes their own", ME, json={"notify_email": True},
+             calls=[("app", 403, NO_SETTINGS), ("ghost", 403, NO_PERMISSION), ("frank", 403, NO_PERMISSION),
+                    ("bob", 200, lambda body, world: body["notify_email"] is True)],
+             after=only_bob_opted_in),
+    ],
+})
+
 TEMPLATE_ROUTES = {(route.method, route.path): route for route in template.routes()}
 
 

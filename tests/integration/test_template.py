@@ -60,7 +60,7 @@ EXPECTED_STATUS = {
     "DeleteInboxEntryFunction": 404, "DirectoryUpsertFunction": 403, "DirectoryListFunction": 403,
     "DirectoryDeleteFunction": 403, "HealthFunction": 200,
     "AalamSendFunction": 200, "AalamListFunction": 200, "AalamActionFunction": 404, "AalamDeleteFunction": 404,
-    "AalamPreferenceFunction": 200, "AppCallbackSecretFunction": 200,
+    "AalamPreferenceFunction": 200, "AppCallbackSecretFunction": 200, "MeSettingsFunction": 200,
     "CreateAttachmentFunction": 201, "GetAttachmentFunction": 404, "ListMessageAttachmentsFunction": 404,
     "UploadFileResourceFunction": 202,
     "Dhis2CreateFunction": 201, "Dhis2ListFunction": 200, "Dhis2GetFunction": 404, "Dhis2ReplyFunction": 404,

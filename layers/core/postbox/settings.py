@@ -51,6 +51,15 @@ class Settings(BaseModel):
     CALLBACK_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0, le=30)
     # Local stack and tests only: also accept http(s)://127.0.0.1 / [::1] receivers (never in AWS).
     CALLBACK_ALLOW_LOOPBACK_HTTP: bool = False
+    # Email and SMS channels (DESIGN §12): the publisher puts jobs on CHANNEL_QUEUE_URL; emails go out through
+    # SES from EMAIL_SENDER (an address of a verified SES identity; empty: no email), SMS through SNS with
+    # SMS_SENDER_ID (optional, 1-11 letters and digits, where the destination country allows one); links point
+    # into the web inbox at WEB_URL; a "sent" marker per recipient, item, channel and revision lives this long.
+    CHANNEL_QUEUE_URL: str = ""
+    EMAIL_SENDER: str = ""
+    SMS_SENDER_ID: str = ""
+    WEB_URL: str = ""
+    CHANNEL_SENT_TTL_SECONDS: int = Field(default=30 * 86400, ge=86400, le=365 * 86400)
     # Attachments (DESIGN §6): the largest upload, allowed types, how long a presigned upload form and a
     # download URL stay valid (a download at most 5 minutes), how long an unlinked upload is kept (the bucket's
     # lifecycle rule removes pending objects after a day too), and how many files one message may carry.
@@ -60,6 +69,10 @@ class Settings(BaseModel):
     ATTACHMENT_DOWNLOAD_EXPIRES_SECONDS: int = Field(default=300, ge=1, le=300)
     ATTACHMENT_PENDING_SECONDS: int = Field(default=86400, ge=3600, le=7 * 86400)
     ATTACHMENTS_PER_MESSAGE_MAX: int = Field(default=10, ge=1, le=50)
+    # Idempotency-Key on the create endpoints (Powertools idempotency): the table that remembers each key's
+    # response, and for how long a key is remembered (a retry after that creates again).
+    IDEMPOTENCY_TABLE_NAME: str = "postbox-idempotency"
+    IDEMPOTENCY_EXPIRES_SECONDS: int = Field(default=86400, ge=60, le=7 * 86400)
 
     @field_validator("MQTT_QOS", mode="before")
     @classmethod
@@ -91,6 +104,31 @@ class Settings(BaseModel):
             datetime.strptime(sample.strftime(value), value)
         except ValueError:
             raise ValueError("AALAM_DATE_FORMAT must be 'iso8601' or a strftime format that parses back") from None
+        return value
+
+    @field_validator("EMAIL_SENDER")
+    @classmethod
+    def _email_sender(cls, value: str) -> str:
+        from email.utils import parseaddr
+
+        address = parseaddr(value)[1]
+        if value and (address.count("@") != 1 or not all(address.split("@")) or any(c in value for c in "\r\n")):
+            raise ValueError("EMAIL_SENDER must be an email address, optionally 'Name <address>'")
+        return value
+
+    @field_validator("SMS_SENDER_ID")
+    @classmethod
+    def _sms_sender_id(cls, value: str) -> str:
+        if value and not (value.isascii() and value.isalnum() and len(value) <= 11
+                          and any(c.isalpha() for c in value)):
+            raise ValueError("SMS_SENDER_ID must be 1-11 letters and digits, at least one letter")
+        return value
+
+    @field_validator("WEB_URL")
+    @classmethod
+    def _web_url(cls, value: str) -> str:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("WEB_URL must be an http(s) URL (the web inbox)")
         return value
 
     @field_validator("ATTACHMENT_CONTENT_TYPES", mode="before")

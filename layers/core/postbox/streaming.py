@@ -1,6 +1,7 @@
 """The Lambda entry point shared by the DynamoDB-stream functions: Powertools BatchProcessor with
 partial batch responses, records turned into plain `Change`s, TTL deletions skipped."""
 
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,7 @@ from postbox.logic.changes import Change
 from postbox.observability import logger, metrics
 
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
+FINISHED_RECORDS_KEPT = 10_000  # ids of stream records a container finished (a few batches' worth; ~1 MB)
 
 
 def change_from_record(record: DynamoDBRecord) -> Change | None:
@@ -28,13 +30,10 @@ def change_from_record(record: DynamoDBRecord) -> Change | None:
     )
 
 
-def stream_entry(process: Callable[[Change], Any]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
-
-    def record_handler(record: DynamoDBRecord) -> None:
-        change = change_from_record(record)
-        if change is not None:
-            process(change)
+def _batch_entry(processor: Any, record_handler: Callable[[Any], None], unit: str
+                 ) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """A Lambda handler around a Powertools batch processor: partial batch responses, and the batch's size
+    and failures as metrics ({unit}Processed, {unit}Failed)."""
 
     @logger.inject_lambda_context
     @metrics.log_metrics
@@ -42,12 +41,33 @@ def stream_entry(process: Callable[[Change], Any]) -> Callable[[dict[str, Any], 
         response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
                                             context=context)
         failed = len(response.get("batchItemFailures", []))
-        metrics.add_metric(name="RecordsProcessed", unit=MetricUnit.Count, value=len(event.get("Records", [])))
+        metrics.add_metric(name=f"{unit}Processed", unit=MetricUnit.Count, value=len(event.get("Records", [])))
         if failed:
-            metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=failed)
+            metrics.add_metric(name=f"{unit}Failed", unit=MetricUnit.Count, value=failed)
         return response
 
     return lambda_handler
+
+
+def stream_entry(process: Callable[[Change], Any]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    # Lambda re-delivers a stream batch from its lowest failed record, so the records after a failure that had
+    # already succeeded come again with every retry. A warm container remembers the records it finished and skips
+    # them: without this a record behind a failing one is published once per retry. Delivery stays at-least-once
+    # (a new container, or a redrive, may repeat a record).
+    finished: OrderedDict[str, None] = OrderedDict()
+
+    def record_handler(record: DynamoDBRecord) -> None:
+        if record.event_id in finished:
+            return
+        change = change_from_record(record)
+        if change is not None:
+            process(change)
+        if record.event_id:
+            finished[record.event_id] = None
+            if len(finished) > FINISHED_RECORDS_KEPT:
+                finished.popitem(last=False)
+
+    return _batch_entry(BatchProcessor(event_type=EventType.DynamoDBStreams), record_handler, "Records")
 
 
 def fifo_queue_entry(process: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
@@ -59,20 +79,22 @@ def fifo_queue_entry(process: Callable[[dict[str, Any]], Any]) -> Callable[[dict
     from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-    processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+    def record_handler(record: SQSRecord) -> None:
+        process(json.loads(record.body))
+
+    return _batch_entry(SqsFifoPartialProcessor(skip_group_on_error=True), record_handler, "Jobs")
+
+
+def queue_entry(process: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda entry point of a standard SQS consumer: each message body is JSON; a failure is reported for
+    that message alone (SQS redelivers it after the visibility timeout, up to the queue's maxReceiveCount, then
+    moves it to its dead-letter queue). Standard queues may deliver a message twice: `process` must be
+    idempotent."""
+    import json
+
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
     def record_handler(record: SQSRecord) -> None:
         process(json.loads(record.body))
 
-    @logger.inject_lambda_context
-    @metrics.log_metrics
-    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        response = process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                            context=context)
-        failed = len(response.get("batchItemFailures", []))
-        metrics.add_metric(name="JobsProcessed", unit=MetricUnit.Count, value=len(event.get("Records", [])))
-        if failed:
-            metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=failed)
-        return response
-
-    return lambda_handler
+    return _batch_entry(BatchProcessor(event_type=EventType.SQS), record_handler, "Jobs")

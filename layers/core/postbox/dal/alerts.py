@@ -202,3 +202,9 @@ def unfollowers(app_id: str, msg_group: str) -> set[str]:
 
     rows = table.query_all(K("GSI4PK").eq(keys.unfollow_feed(app_id, msg_group)), index=keys.BY_SOURCE_INDEX)
     return {keys.user_of(row["GSI4SK"]) for row in rows}
+
+
+def unfollows(user_id: str, app_id: str, msg_group: str) -> bool:
+    """Whether the user unfollowed the app's message group ("" = its ungrouped alerts): one GetItem."""
+    provider_code, _, app_code = app_id.partition("/")
+    return table.get(keys.preference_key(user_id, provider_code, app_code, msg_group)) is not None

@@ -180,3 +180,12 @@ def delete_row(conversation_id: str, user_id: str) -> bool:
 
 def user_feed(user_id: str, *, where: tuple = (), newest_first: bool = True) -> FeedQuery:
     return FeedQuery(keys.FEED_BY_VERB_INDEX, keys.conversation_feed(user_id), where=where, newest_first=newest_first)
+
+
+def messages_at(conversation_id: str, created: str) -> list[Item]:
+    """The conversation's messages created at this instant (one Query on the sort key's prefix): the message a
+    participant row shows, from the row's `created_at`."""
+    from boto3.dynamodb.conditions import Key as K
+
+    return table.query_all(K("PK").eq(keys.conversation_pk(conversation_id)) & K("SK").begins_with(f"MSG#{created}#"),
+                           consistent=True)

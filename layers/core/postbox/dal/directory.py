@@ -103,3 +103,17 @@ def list_kind(listed_as: str, *, limit: int, start_key: Key | None) -> tuple[lis
                               limit=limit, start_key=start_key)
     items, _, last = next(pages)
     return items, last
+
+
+def update_user(user_id: str, fields: dict[str, Any]) -> Item | None:
+    """Set some fields of an existing user entry (one conditional UpdateItem; the other fields stay as they are).
+    Returns the entry as it is now; None when there is no such user."""
+    from boto3.dynamodb.conditions import Attr
+
+    names = {f"#u{i}": name for i, name in enumerate(fields)}
+    values = {f":u{i}": value for i, value in enumerate(fields.values())}
+    expression = "SET " + ", ".join(f"#u{i} = :u{i}" for i in range(len(fields)))
+    try:
+        return table.update(user_key(user_id), expression, names=names, values=values, condition=Attr("PK").exists())
+    except table.ConditionFailed:
+        return None

@@ -18,6 +18,7 @@
 | alert receivers | ALERT#{id}              | RCPT#{nnnn}        | user ids in chunks (fan-out input; transient    |
 |                 |                         |                    |  alerts: the only items, deleted when published) |
 | preference      | USER#{uid}              | PREF#{prov}#{app}#{group} | BySource: UNFOLLOW#{prov/app}#{group}    |
+| channel marker  | USER#{uid}              | SENT#{channel}#{source id}#{revision} | one email or SMS sent (TTL)   |
 | attachment      | ATT#{id}                | ATT                | (the S3 key is attachments/{id})               |
 
 Feed index sort keys are `{ISO timestamp}#{id}`: newest-first order, and timestamp filters become key conditions.
@@ -148,6 +149,12 @@ def alert_feed(user_id: str) -> str:
 def preference_key(user_id: str, provider_code: str, app_code: str, msg_group: str) -> dict[str, str]:
     """An unfollow; `msg_group` "" is the app's ungrouped alerts. Codes and groups are directory ids (no #)."""
     return {"PK": user_pk(user_id), "SK": f"{PREF_PREFIX}{provider_code}#{app_code}#{msg_group}"}
+
+
+def sent_key(user_id: str, channel: str, source_id: str, revision: str) -> dict[str, str]:
+    """The marker of one email or SMS about one revision of a source (a message, a conversation's newest visible
+    message, an alert) to one user: written before the send, so a re-delivered job never sends twice."""
+    return {"PK": user_pk(user_id), "SK": f"SENT#{channel}#{source_id}#{revision}"}
 
 
 def unfollow_feed(app_id: str, msg_group: str) -> str:

@@ -108,7 +108,13 @@ def batch_get(keys: Iterable[Key], *, consistent: bool = False) -> dict[tuple[st
         request = {table_name(): {"Keys": [serialize(k) for k in unique[start : start + BATCH_GET_MAX]],
                                   "ConsistentRead": consistent}}
         for attempt in range(8):
-            response = client().batch_get_item(RequestItems=request)
+            try:
+                response = client().batch_get_item(RequestItems=request)
+            except Exception as error:
+                if not is_throttled(error):
+                    raise
+                _backoff(attempt)  # throttled as a whole once botocore's own retries ran out: the same keys again
+                continue
             for raw in response["Responses"].get(table_name(), []):
                 item = deserialize(raw)
                 found[(item["PK"], item["SK"])] = item
@@ -171,6 +177,15 @@ def update(key: Key, update_expression: str, *, names: dict[str, str] | None = N
         raise ConditionFailed(deserialize(old) if old else None) from None
 
 
+THROTTLING_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException",
+                              "RequestLimitExceeded"})
+
+
+def is_throttled(error: Exception) -> bool:
+    response = getattr(error, "response", None) or {}
+    return response.get("Error", {}).get("Code") in THROTTLING_CODES
+
+
 def is_conditional_failure(error: Exception) -> bool:
     response = getattr(error, "response", None) or {}
     return response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
@@ -223,7 +238,8 @@ def count(key_condition: "ConditionBase", **kwargs: Any) -> int:
 
 
 def batch_write(puts: Iterable[Item] = (), deletes: Iterable[Key] = ()) -> int:
-    """BatchWriteItem in chunks of 25, retrying unprocessed items with backoff. Returns the number of calls."""
+    """BatchWriteItem in chunks of 25, retrying unprocessed items — and a chunk throttled as a whole — with
+    backoff. Returns the number of calls."""
     requests = [{"PutRequest": {"Item": serialize(item)}} for item in puts]
     requests += [{"DeleteRequest": {"Key": serialize(key)}} for key in deletes]
     calls = 0
@@ -231,7 +247,12 @@ def batch_write(puts: Iterable[Item] = (), deletes: Iterable[Key] = ()) -> int:
         pending = {table_name(): requests[start : start + BATCH_WRITE_MAX]}
         for attempt in range(10):
             calls += 1
-            pending = client().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            try:
+                pending = client().batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            except Exception as error:
+                if not is_throttled(error):
+                    raise
+                # ProvisionedThroughputExceeded after botocore's own retries: nothing was written; the same again.
             if not pending:
                 break
             _backoff(attempt)

@@ -38,11 +38,16 @@ def _drf_body(error: RequestValidationError, event: Any) -> dict[str, Any]:
         kind = problem.get("type", "")
         if kind == "json_invalid":
             return {"detail": f"JSON parse error - {problem.get('ctx', {}).get('error', 'invalid JSON')}"}
+        if kind == "multipart_invalid":
+            return {"detail": f"Multipart form parse error - {problem.get('msg', 'invalid body')}"}
         if not location or kind == "model_attributes_type":
             return {"non_field_errors": [f"Invalid data. Expected a dictionary, but got {_body_type(event)}."]}
         name = str(location[0])
-        text = DRF_MESSAGES.get(kind, problem.get("msg", "Invalid value."))
-        text = text.format(type=type(problem.get("input")).__name__)
+        # Only DRF's own templates are formatted: pydantic's message may quote the input, braces and all.
+        template = DRF_MESSAGES.get(kind)
+        text = problem.get("msg", "Invalid value.")
+        if template:
+            text = template.format(type=type(problem.get("input")).__name__)
         if text not in fields.setdefault(name, []):
             fields[name].append(text)
     return fields

@@ -75,7 +75,28 @@ def make_resolver(validation_body: Callable[[RequestValidationError, Any], dict[
         logger.exception("unhandled error")
         return json_response(500, SERVER_ERROR)
 
+    @app.exception_handler(ValueError)
+    def _unparsable_body(error: ValueError) -> Response:
+        """Powertools parses a multipart/form-data body before validating it and lets a ValueError through (no
+        boundary in the Content-Type, a malformed part): that is the client's bad input, a 400 in the face's shape.
+        Any other ValueError is a server error, answered as one."""
+        handlers = app.exception_handler_manager
+        if not _raised_by_request_parsing(error):
+            return handlers.lookup_exception_handler(Exception)(error)
+        problem = RequestValidationError([{"type": "multipart_invalid", "loc": ("body",), "input": {},
+                                           "msg": f"Invalid multipart/form-data body: {error}"}])
+        return handlers.lookup_exception_handler(RequestValidationError)(problem)
+
     return app
+
+
+def _raised_by_request_parsing(error: BaseException) -> bool:
+    trace = error.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_code.co_filename.endswith("openapi_validation.py"):
+            return True
+        trace = trace.tb_next
+    return False
 
 
 def current_caller(app: APIGatewayRestResolver) -> Caller:

@@ -1,5 +1,5 @@
 """Amazon SQS: the stream functions' on-failure destination, read back by `postbox redrive`; the alert
-callback jobs (a FIFO queue)."""
+callback jobs (a FIFO queue); the email and SMS channel jobs (a standard queue)."""
 
 from functools import cache
 from typing import Any
@@ -26,3 +26,31 @@ def send_fifo(queue_url: str, body: str, *, group_id: str, deduplication_id: str
     """One message to a FIFO queue; SQS drops a second message with the same deduplication id for 5 minutes."""
     client().send_message(QueueUrl=queue_url, MessageBody=body, MessageGroupId=group_id,
                           MessageDeduplicationId=deduplication_id)
+
+
+# SendMessageBatch takes at most 10 messages and 256 KiB in all.
+BATCH_MAX_MESSAGES = 10
+BATCH_MAX_BYTES = 256 * 1024
+
+
+def send(queue_url: str, body: str) -> None:
+    client().send_message(QueueUrl=queue_url, MessageBody=body)
+
+
+def send_batch(queue_url: str, bodies: list[str]) -> int:
+    """Every body to a standard queue with as few SendMessageBatch calls as the limits allow; raises if SQS
+    refused any message (the caller retries them all: the consumer is idempotent). Returns the number of calls."""
+    calls, batch, size = 0, [], 0
+    for body in [*bodies, None]:
+        length = len(body.encode()) if body is not None else 0
+        if batch and (body is None or len(batch) == BATCH_MAX_MESSAGES or size + length > BATCH_MAX_BYTES):
+            entries = [{"Id": str(i), "MessageBody": text} for i, text in enumerate(batch)]
+            failed = client().send_message_batch(QueueUrl=queue_url, Entries=entries).get("Failed") or []
+            calls += 1
+            if failed:
+                raise RuntimeError(f"SQS refused {len(failed)} of {len(batch)} messages: {failed[0].get('Message')}")
+            batch, size = [], 0
+        if body is not None:
+            batch.append(body)
+            size += length
+    return calls

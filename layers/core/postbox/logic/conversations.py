@@ -360,20 +360,21 @@ def _copy_to_rows(conversation_id: str, fields: dict[str, Any]) -> None:
     _each(users, lambda uid: store.copy_fields(conversation_id, uid, fields))
 
 
+def _set_ticket_field(caller: Caller, conversation_id: str, field: str, value: str) -> dict[str, list[str]]:
+    ctx = _managed(caller, conversation_id, f"Not authorized to change {field} in this conversation.")
+    store.set_fields(ctx.cid, {field: value}, iso(utcnow()))
+    _copy_to_rows(ctx.cid, {field: value})
+    return {value: [ctx.cid]}
+
+
 def set_priority(caller: Caller, conversation_id: str, priority: str | None) -> dict[str, list[str]]:
     value = _valid_enum(priority, "messageConversationPriority", PRIORITIES)
-    ctx = _managed(caller, conversation_id, "Not authorized to change priority in this conversation.")
-    store.set_fields(ctx.cid, {"priority": value}, iso(utcnow()))
-    _copy_to_rows(ctx.cid, {"priority": value})
-    return {value: [ctx.cid]}
+    return _set_ticket_field(caller, conversation_id, "priority", value)
 
 
 def set_status(caller: Caller, conversation_id: str, status: str | None) -> dict[str, list[str]]:
     value = _valid_enum(status, "messageConversationStatus", STATUSES)
-    ctx = _managed(caller, conversation_id, "Not authorized to change status in this conversation.")
-    store.set_fields(ctx.cid, {"status": value}, iso(utcnow()))
-    _copy_to_rows(ctx.cid, {"status": value})
-    return {value: [ctx.cid]}
+    return _set_ticket_field(caller, conversation_id, "status", value)
 
 
 def assign(caller: Caller, conversation_id: str, user_id: str | None) -> dict[str, str]:

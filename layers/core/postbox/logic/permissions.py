@@ -143,6 +143,21 @@ def require_superuser(caller: Caller) -> Actor:
     return actor
 
 
+APPS_HAVE_NO_SETTINGS = "Applications have no user settings."
+
+
+def require_active_user(caller: Caller) -> Actor:
+    """A person acting on their own settings (GET/PATCH /api/v1/me/settings): an active directory user."""
+    from postbox.errors import NO_PERMISSION, Forbidden
+
+    if caller.is_app:
+        raise Forbidden(APPS_HAVE_NO_SETTINGS)
+    actor = load_actor(caller)
+    if not actor.is_user:
+        raise Forbidden(NO_PERMISSION)
+    return actor
+
+
 def load_target_access(caller: Caller, target_type: str, target_id: str) -> TargetAccess:
     """One BatchGetItem: the caller's entry, the target, and the caller's effective role on it."""
     wanted = [caller_key(caller)]

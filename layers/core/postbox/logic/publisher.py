@@ -24,6 +24,9 @@ def publish_change(change: Change) -> str | None:
         iot.publish(topic, payload)
         return topic
     if kind == "inbox":
+        from postbox.logic import channels
+
+        channels.enqueue_for(change)  # email and SMS: a new (or newly bumped) unread entry, through a queue
         event = inbox_event(change)
         if event is None:
             return None
@@ -37,8 +40,10 @@ def publish_change(change: Change) -> str | None:
             enqueue_for(change, event)  # Aalam: a read or a delete calls the alert's backend_url, through a queue
         return topic
     if kind == alert_store.RECEIVERS_TYPE and change.event == "INSERT" and change.new and change.new.get("transient"):
+        from postbox.logic import channels
         from postbox.logic.alerts import publish_transient
 
+        channels.enqueue_for_transient(change.new)  # email and SMS jobs carry the alert: the chunk goes next
         return publish_transient(change.new)  # Aalam persist=false: MQTT only, then the item is deleted
     return None
 

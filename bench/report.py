@@ -1,0 +1,59 @@
+"""The benchmark table for the README (one row per figure, each next to its baseline or budget)."""
+
+
+def _calls(calls: dict) -> str:
+    return ", ".join(f"{n} {op}" for op, n in sorted(calls.items()))
+
+
+def markdown(results: dict) -> str:
+    lines = ["| measure | result | baseline / budget | ratio |", "|---|---|---|---|"]
+    for row in results["requests"]:
+        budget = row["budget"]
+        ratio = f"{row['requests'] / budget:.2f}x" if budget else "-"
+        lines.append(f"| DynamoDB requests: {row['operation']} | {row['requests']} ({_calls(row['calls'])}) | "
+                     f"{budget if budget else '-'} | {ratio} |")
+    deep = results.get("deep_pages")
+    if deep:
+        for mode, label in (("cursor", "cursor"), ("page_numbers", "page numbers")):
+            first_n, first_ms = deep[mode]["first"]
+            deep_n, deep_ms = deep[mode]["deep"]
+            lines.append(f"| list page {deep['page']} vs page 1 ({label}, {deep['page_size']} per page) | "
+                         f"{deep_n} requests, {deep_ms:.0f} ms | {first_n} requests, {first_ms:.0f} ms | "
+                         f"{deep_ms / first_ms:.2f}x |")
+    imports = results["imports"]
+    base = imports["baseline_ms"]
+    for handler, ms in imports["handlers_ms"].items():
+        lines.append(f"| cold import `{handler}` | {ms:.0f} ms | {base:.0f} ms (boto3 + client) | {ms / base:.2f}x |")
+    ona = results.get("ona_fanout")
+    if ona:
+        batch, budget = ona["calls"].get("BatchWriteItem", 0), -(-ona["recipients"] // 25)
+        lines.append(f"| fan-out: one message to {ona['recipients']} recipients | {ona['requests']} DynamoDB requests "
+                     f"({_calls(ona['calls'])}), {ona['seconds']:.1f} s on moto | "
+                     f"{budget} BatchWriteItem (⌈N/25⌉) | {batch / budget:.2f}x |")
+    fan = results.get("alert_fanout")
+    if fan:
+        for step, label in (("send", "send request"), ("fanout", "fan-out to inbox entries")):
+            lines.append(f"| Aalam alert to {fan['receivers']} receivers: {label} | {fan[step]['requests']} DynamoDB "
+                         f"requests ({_calls(fan[step]['calls'])}), {fan[step]['seconds']:.1f} s on moto | - | - |")
+    org_unit = results.get("dhis2_org_unit")
+    if org_unit:
+        batch, budget = org_unit["calls"].get("BatchWriteItem", 0), -(-org_unit["participants"] // 25)
+        lines.append(f"| DHIS2 conversation to an org unit of {org_unit['recipients']} users: create request | "
+                     f"{org_unit['requests']} DynamoDB requests ({_calls(org_unit['calls'])}), "
+                     f"{org_unit['seconds']:.1f} s on moto | {budget} BatchWriteItem (⌈N/25⌉, N = participants) | "
+                     f"{batch / budget:.2f}x |")
+    lat = results.get("latency")
+    if lat:
+        for name, label in (("api_response", "create request (HTTP 201)"),
+                            ("target_topic", "API -> subscriber, target topic"),
+                            ("inbox_topic", "API -> subscriber, inbox topic")):
+            lines.append(f"| {label}, {lat['messages']} messages | p50 {lat[name]['p50_ms']:.1f} ms, "
+                         f"p99 {lat[name]['p99_ms']:.1f} ms | - | - |")
+    for key, label in (("throughput_tls", "TLS, as against IoT Core"), ("throughput", "plain TCP, local stack")):
+        throughput = results.get(key)
+        if throughput:
+            lines.append(f"| publisher throughput, {throughput['messages']} messages, QoS 1 ({label}): one kept-alive "
+                         f"iot-data client | {throughput['postbox_per_second']:.0f} msg/s | "
+                         f"{throughput['ona_per_second']:.0f} msg/s (Ona: connect-publish-disconnect) | "
+                         f"{throughput['postbox_per_second'] / throughput['ona_per_second']:.2f}x |")
+    return "\n".join(lines)

@@ -1,0 +1,21 @@
+"""The caller's own settings (/api/v1/me/settings): email and SMS notifications (DESIGN §12)."""
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+
+class UserSettingsIn(BaseModel):
+    """A PATCH: only the keys given change; each is true or false (no strings, numbers or null)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    notify_email: StrictBool = Field(default=None, description="Email me each new message, conversation, reply "
+                                                               "and alert (to my directory email address)")
+    notify_sms: StrictBool = Field(default=None, description="Send me each one by SMS (to my directory phone "
+                                                             "number, in E.164 form)")
+
+
+class UserSettingsOut(BaseModel):
+    notify_email: bool
+    notify_sms: bool
+    email: str | None = Field(description="Where emails go (the directory's; read-only here)")
+    phone: str | None = Field(description="Where SMS go (the directory's; read-only here)")
