@@ -105,7 +105,7 @@ def responses_as_answered(document: dict) -> dict:
     success response where a route listed only errors, and /health public."""
     for path, operations in document["paths"].items():
         error = _ref(_face_error(path))
-        for operation in operations.values():
+        for method, operation in operations.items():
             responses = operation["responses"]
             if responses.get("422", {}).get("description") == "Validation Error":
                 del responses["422"]  # validation errors are each face's 400
@@ -120,6 +120,9 @@ def responses_as_answered(document: dict) -> dict:
             responses["500"] = {"description": "A server error (never for client input)", "content": _json(error)}
             if operation.get("parameters") or operation.get("requestBody"):
                 responses.setdefault("400", {"description": "Invalid request", "content": _json(error)})
+            if method in ("post", "put", "patch"):
+                responses.setdefault("413", {"description": "A request body over 1 MB (file uploads excepted)",
+                                             "content": _json(error)})
             if path in PUBLIC_PATHS:
                 operation["security"] = []
                 continue

@@ -4,7 +4,8 @@ DHIS2's WebMessage bodies, and directory additions (a user like DHIS2's tests' f
 from typing import Any
 
 MC = "/api/messageConversations"
-REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict"}
+REASONS = {200: "OK", 201: "Created", 400: "Bad Request", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
+           413: "Payload Too Large"}
 CREATED = "Message conversation created"
 UID = r"[A-Za-z][A-Za-z0-9]{10}"
 TEXT = {"Content-Type": "text/plain"}

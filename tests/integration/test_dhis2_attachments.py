@@ -87,6 +87,8 @@ def test_an_internal_notes_file_is_for_ticket_managers_only(api):
     internal = next(m["id"] for m in messages["messages"] if m["internal"])
 
     assert download(api, ticket, internal, file, "carol").status_code == 302
+    # Ticket managers are the same everywhere (DESIGN §7): ALL is enough (DHIS2 wants the feedback group here).
+    assert download(api, ticket, internal, file, "admin").status_code == 302
     assert_web_message(download(api, ticket, internal, file, "bob"), 409, "Not authorized to access this message")
     assert api.get(f"/api/v1/attachments/{file}", user="bob").status_code == 404      # no side door either
     upsert(parse_document({"users": [{"id": "bob", "username": "bob", "groups": ["field-team", "support"]}]}))
@@ -109,6 +111,13 @@ def test_link_errors_are_dhis2s_409s_and_change_nothing(api):
     assert_web_message(stolen, 409, f"Attachment '{foreign}' not found.")      # no existence oracle
     titles = [c["displayName"] for c in api.get(MC, user="bob").get_json()["messageConversations"]]
     assert "Again" not in titles and "S" not in titles
+    # A reply cannot take a file another message holds either, and adds no message.
+    conversation = conversation_with(api, [])
+    taken = api.post(f"{MC}/{conversation}", user="alice", query_string={"attachments": file},
+                     data="The same file again", headers=TEXT)
+    assert_web_message(taken, 409, f"Attachment '{file}' is already used or not a valid attachment.")
+    messages = api.get(f"{MC}/{conversation}", user="alice", query_string={"fields": "messages[text]"}).get_json()
+    assert [m["text"] for m in messages["messages"]] == ["see the file"]
 
 
 def test_reply_links_files_and_the_native_download_follows_conversation_access(api):

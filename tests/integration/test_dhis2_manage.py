@@ -512,3 +512,50 @@ def test_state_endpoints_answer_under_both_paths(api, prefix):
     plain(api.post(f"{prefix}/{uid}/priority", user="bob", query_string={"messageConversationPriority": "LOW"}),
           200, {"LOW": [uid]})
     plain(api.delete(f"{prefix}/{uid}/bob", user="bob"), 200, {"removed": [uid]})
+
+
+def test_unknown_target_users_are_404_on_unread_and_followup_too(api):
+    uid = create(api, "alice", users=("bob",))
+    before = (participants(api, uid), get(api, "bob", uid)["followUp"])
+    for path, params in ((f"{MC}/{uid}/unread", {"query_string": {"userUid": "ghost"}}),
+                         (f"{MC}/unread", {"json": [uid], "query_string": {"user": "ghost"}}),
+                         (f"{MC}/followup", {"json": [uid], "query_string": {"user": "ghost"}})):
+        for caller in ("alice", "admin"):
+            plain(api.post(path, user=caller, **params), 404, {"message": "No user with uid: ghost"})
+    assert (participants(api, uid), get(api, "bob", uid)["followUp"]) == before
+
+
+def test_batch_unread_and_unfollowup_are_all_or_nothing_on_access(api):
+    mine = create(api, "alice", subject="Mine", users=("bob",))
+    not_mine = create(api, "carol", subject="Not mine", users=("dave",))
+    plain(api.post(f"{MC}/read", user="bob", json=[mine]), 200, {"markedRead": [mine]})
+    plain(api.post(f"{MC}/followup", user="bob", json=[mine]), 200, {"markedFollowup": [mine]})
+
+    assert_web_message(api.post(f"{MC}/unread", user="bob", json=[mine, not_mine]), 403,
+                       "Not authorized to change read property of this conversation.")
+    assert_web_message(api.post(f"{MC}/unfollowup", user="bob", json=[mine, not_mine]), 403,
+                       "Not authorized to change unfollowups in this conversation.")
+    assert (get(api, "bob", mine)["read"], get(api, "bob", mine)["followUp"]) == (True, True)
+
+
+def test_batch_unread_and_unfollowup_skip_unknown_ids(api):
+    a = create(api, "alice", subject="A", users=("bob",))
+    plain(api.post(f"{MC}/read", user="bob", json=[a]), 200, {"markedRead": [a]})
+    plain(api.post(f"{MC}/followup", user="bob", json=[a]), 200, {"markedFollowup": [a]})
+
+    plain(api.post(f"{MC}/unread", user="bob", json=[a, "AbCdEfGhIj1", "xyz"]), 200, {"markedUnread": [a]})
+    plain(api.post(f"{MC}/unfollowup", user="bob", json=[a, "xyz"]), 200, {"unmarkedFollowup": [a]})
+    assert (get(api, "bob", a)["read"], get(api, "bob", a)["followUp"]) == (False, False)
+
+
+def test_the_versioned_paths_answer_dhis2s_404s(api):
+    plain(api.get("/api/33/messageConversations/AbCdEfGhIj1", user="alice"), 404,
+          {"message": "No MessageConversation found with UID: AbCdEfGhIj1"})
+    plain(api.post("/api/33/messageConversations/xyz/priority", user="alice",
+                   query_string={"messageConversationPriority": "LOW"}), 404, NO_ID)
+
+
+def test_a_body_over_1_mb_is_a_413_web_message_and_adds_nothing(api):
+    uid = create(api, "alice", users=("bob",))
+    assert_web_message(reply(api, "bob", uid, "x" * (1024 * 1024 + 1)), 413, "The request body is larger than 1 MB.")
+    assert [m["text"] for m in get(api, "alice", uid, fields="messages[text]")["messages"]] == ["Text"]

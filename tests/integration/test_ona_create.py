@@ -4,6 +4,7 @@ Ona test 12 (a user needs auth.change_user to message even themselves) does not 
 active user message any user. Anonymous requests (test 11) are in test_ona_get_delete.py, for every route.
 """
 
+import json
 import re
 
 MESSAGING = "/api/v1/messaging"
@@ -188,6 +189,20 @@ def test_malformed_json_is_400(api):
     assert list(body) == ["detail"]
     assert body["detail"].startswith("JSON parse error - ")
     assert stored_messages() == []
+
+
+def test_a_body_over_1_mb_is_413_and_changes_nothing(api):
+    """DESIGN §11: request bodies are at most 1 MB (a valid message padded with an extra field, so only the size
+    is wrong); exactly 1 MB is still read."""
+    message = {"target_type": "user", "target_id": "bob", "message": "hello"}
+    padding = 1024 * 1024 - len(json.dumps({**message, "pad": ""}))
+    exactly = api.post(MESSAGING, user="alice", json={**message, "pad": "x" * padding})
+    assert exactly.status_code == 201, exactly.get_json()
+    over = api.post(MESSAGING, user="alice", json={**message, "pad": "x" * (padding + 1)})
+    assert (over.status_code, over.get_json()) == (413, {"detail": "The request body is larger than 1 MB."})
+    over_form = api.post(MESSAGING, user="alice", data={**message, "pad": "é" * (600 * 1024)})
+    assert over_form.status_code == 413
+    assert [m["message"] for m in stored_messages()] == ["hello"]
 
 
 def test_unsupported_content_type_is_400(api):

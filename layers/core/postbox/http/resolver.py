@@ -27,6 +27,26 @@ def _unsupported_content_type_error() -> type[Exception]:
     return RequestUnsupportedContentType
 
 
+REQUEST_BODY_MAX_BYTES = 1024 * 1024  # DESIGN §11; file uploads (multipart) are bounded by API Gateway and Lambda
+BODY_TOO_LARGE = "The request body is larger than 1 MB."
+
+
+class PayloadTooLarge(PostboxError):
+    status = 413
+
+
+def _refuse_oversize_bodies(app: APIGatewayRestResolver, next_middleware: Callable) -> Any:
+    """Bodies over 1 MB are refused before anything reads them, except multipart uploads (DESIGN §6)."""
+    event = app.current_event
+    body = event.body or ""
+    if len(body) > REQUEST_BODY_MAX_BYTES // 4 and \
+            not (event.headers or {}).get("content-type", "").lower().startswith("multipart/"):
+        size = len(body) * 3 // 4 if event.is_base64_encoded else len(body.encode())
+        if size > REQUEST_BODY_MAX_BYTES:
+            raise PayloadTooLarge(BODY_TOO_LARGE)
+    return next_middleware(app)
+
+
 def _refuse_json_arrays_for_objects(app: APIGatewayRestResolver, next_middleware: Callable) -> Any:
     """Powertools unwraps a one-element list for a non-list body (meant for form fields, applied to JSON too),
     so `[{...}]` would pass as `{...}`. A JSON array where the route expects an object is refused here."""
@@ -46,7 +66,7 @@ def _refuse_json_arrays_for_objects(app: APIGatewayRestResolver, next_middleware
 def make_resolver(validation_body: Callable[[RequestValidationError, Any], dict[str, Any]]) -> APIGatewayRestResolver:
     """A REST resolver with validation; `validation_body(error, event)` renders validation errors for this face."""
     app = APIGatewayRestResolver(enable_validation=True, response_validation_error_http_code=500)
-    app.use([_refuse_json_arrays_for_objects])
+    app.use([_refuse_oversize_bodies, _refuse_json_arrays_for_objects])
 
     @app.exception_handler(RequestValidationError)
     def _invalid(error: RequestValidationError) -> Response:
