@@ -75,7 +75,8 @@ export async function cognitoStart(config) {
   const verifier = randomText(48);
   const state = randomText(16);
   const challenge = b64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
-  sessionStorage.setItem(PKCE_KEY, JSON.stringify({ verifier, state }));
+  // The hash (a link to an item, from an email) comes back with the redirect: Cognito's redirect_uri has none.
+  sessionStorage.setItem(PKCE_KEY, JSON.stringify({ verifier, state, hash: location.hash }));
   const params = new URLSearchParams({
     response_type: 'code', client_id: config.auth.client_id, redirect_uri: redirectUri(config),
     scope: config.auth.scope || 'openid postbox/user', state, code_challenge: challenge,
@@ -94,7 +95,7 @@ export async function cognitoFinish(config) {
   if (!params.has('code')) return null;
   const pkce = JSON.parse(sessionStorage.getItem(PKCE_KEY) || 'null');
   sessionStorage.removeItem(PKCE_KEY);
-  history.replaceState(null, '', location.pathname);
+  history.replaceState(null, '', location.pathname + (pkce?.hash || ''));
   if (!pkce || pkce.state !== params.get('state')) throw new Error('Sign-in could not be verified: please try again.');
   const tokens = await fetchJson(`${config.auth.domain}/oauth2/token`, {
     method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' },

@@ -19,6 +19,8 @@ export class Inbox {
     this.counts = null;
     this.loading = false;
     this.generation = 0;
+    // Settles once a first page is in (a reload superseded by a newer one, e.g. on connecting, does not count).
+    this.firstLoad = new Promise((resolve) => { this.firstLoaded = resolve; });
     this.countsTimer = null;
     this.list = $('#items');
     this.bind();
@@ -55,7 +57,7 @@ export class Inbox {
     } catch (error) {
       if (generation === this.generation) this.onError(error);
     } finally {
-      if (generation === this.generation) { this.loading = false; this.render(); }
+      if (generation === this.generation) { this.loading = false; this.render(); this.firstLoaded(); }
     }
   }
 

@@ -63,6 +63,20 @@ function showSignIn(config, users) {
 
 let currentUser = null;
 
+// Links from emails (WEB_URL#/message/{id}, #/conversation/{uid}, #/alert/{id}) open that item.
+const ITEM_LINK = /^#\/(message|conversation|alert)\/([A-Za-z0-9_.@-]{1,64})$/;
+
+function openLinkedItem(inbox, detail) {
+  const match = ITEM_LINK.exec(location.hash);
+  if (!match) return;
+  const [, kind, id] = match;
+  history.replaceState(null, '', location.pathname + location.search); // opened once: a reload shows the inbox
+  // An item past the first page is opened from its face's API alone (and is not marked read here).
+  const item = inbox.items.find((it) => it.kind === kind && it.source_id === id)
+    || { id, kind, source_id: id, from: '', text: '', read: true, created_at: null, archived: false };
+  detail.open(item);
+}
+
 function startInbox(config, session, users) {
   currentUser = session.user;
   $('#inbox').hidden = false;
@@ -101,6 +115,8 @@ function startInbox(config, session, users) {
     },
   });
   inbox.reload();
+  inbox.firstLoad.then(() => openLinkedItem(inbox, detail));
+  window.addEventListener('hashchange', () => openLinkedItem(inbox, detail));
 }
 
 async function main() {

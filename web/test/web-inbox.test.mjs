@@ -186,6 +186,27 @@ test('opening a message shows it whole; compose shows the API error text, then s
   await context.close();
 });
 
+test('a link from an email (#/message/{id}, #/conversation/{uid}) opens that item', async () => {
+  const { context, page } = await newUser('erin');
+  const text = `Link from an email ${run}`;
+  const message = await send('bob', 'erin', text);
+  await row(page, text).waitFor({ timeout: WAIT });
+  const linked = await context.newPage();                         // a click in an email: a new tab
+  await linked.goto(`${BASE}/#/message/${message.id}`);
+  await linked.locator('#detail .body', { hasText: text }).waitFor({ timeout: WAIT });
+  await linked.waitForFunction(() => location.hash === '');       // opened once: a reload shows the inbox
+  await page.locator('#items li[data-read="true"]', { hasText: text }).waitFor({ timeout: WAIT });  // and read
+
+  const created = await api('carol', 'POST', '/api/messageConversations',
+    { subject: `Linked thread ${run}`, text: 'Opened from a link', users: [{ id: 'erin' }] });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const uid = (await api('erin', 'GET', '/api/v1/inbox?kind=conversation&limit=100'))
+    .body.items.find((entry) => entry.text.includes('Opened from a link')).source_id;
+  await page.evaluate((hash) => { location.hash = hash; }, `#/conversation/${uid}`);   // already signed in
+  await page.locator('#detail h2', { hasText: `Linked thread ${run}` }).waitFor({ timeout: WAIT });
+  await context.close();
+});
+
 test('a conversation opens as a thread and takes a reply', async (t) => {
   const created = await api('carol', 'POST', '/api/messageConversations',
     { subject: `Stock-out at District 1 ${run}`, text: 'We are out of test kits. Can you confirm the order?', users: [{ id: 'bob' }] });
