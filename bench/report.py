@@ -5,6 +5,16 @@ def _calls(calls: dict) -> str:
     return ", ".join(f"{n} {op}" for op, n in sorted(calls.items()))
 
 
+def _cost(step: dict) -> str:
+    return f"{step['requests']} DynamoDB requests ({_calls(step['calls'])}), {step['seconds']:.1f} s on moto"
+
+
+def _batch_write_row(label: str, step: dict, items: int, n: str) -> str:
+    """A row whose budget is DESIGN §10's ⌈N/25⌉ BatchWriteItem calls."""
+    batch, budget = step["calls"].get("BatchWriteItem", 0), -(-items // 25)
+    return f"| {label} | {_cost(step)} | {budget} BatchWriteItem (⌈N/25⌉, {n}) | {batch / budget:.2f}x |"
+
+
 def markdown(results: dict) -> str:
     lines = ["| measure | result | baseline / budget | ratio |", "|---|---|---|---|"]
     for row in results["requests"]:
@@ -29,22 +39,16 @@ def markdown(results: dict) -> str:
                  f"{handlers[slowest] / base:.2f}x at most (target 1.5x) |")
     ona = results.get("ona_fanout")
     if ona:
-        batch, budget = ona["calls"].get("BatchWriteItem", 0), -(-ona["recipients"] // 25)
-        lines.append(f"| fan-out: one message to {ona['recipients']} recipients | {ona['requests']} DynamoDB requests "
-                     f"({_calls(ona['calls'])}), {ona['seconds']:.1f} s on moto | "
-                     f"{budget} BatchWriteItem (⌈N/25⌉) | {batch / budget:.2f}x |")
+        lines.append(_batch_write_row(f"fan-out: one message to {ona['recipients']} recipients", ona,
+                                      ona["recipients"], "N = recipients"))
     fan = results.get("alert_fanout")
     if fan:
         for step, label in (("send", "send request"), ("fanout", "fan-out to inbox entries")):
-            lines.append(f"| Aalam alert to {fan['receivers']} receivers: {label} | {fan[step]['requests']} DynamoDB "
-                         f"requests ({_calls(fan[step]['calls'])}), {fan[step]['seconds']:.1f} s on moto | - | - |")
+            lines.append(f"| Aalam alert to {fan['receivers']} receivers: {label} | {_cost(fan[step])} | - | - |")
     org_unit = results.get("dhis2_org_unit")
     if org_unit:
-        batch, budget = org_unit["calls"].get("BatchWriteItem", 0), -(-org_unit["participants"] // 25)
-        lines.append(f"| DHIS2 conversation to an org unit of {org_unit['recipients']} users: create request | "
-                     f"{org_unit['requests']} DynamoDB requests ({_calls(org_unit['calls'])}), "
-                     f"{org_unit['seconds']:.1f} s on moto | {budget} BatchWriteItem (⌈N/25⌉, N = participants) | "
-                     f"{batch / budget:.2f}x |")
+        lines.append(_batch_write_row(f"DHIS2 conversation to an org unit of {org_unit['recipients']} users: create "
+                                      "request", org_unit, org_unit["participants"], "N = participants"))
     lat = results.get("latency")
     if lat:
         for name, label in (("api_response", "create request (HTTP 201)"),
