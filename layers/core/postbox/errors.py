@@ -28,5 +28,9 @@ class Conflict(PostboxError):
     status = 409
 
 
+class PayloadTooLarge(PostboxError):
+    status = 413
+
+
 NOT_FOUND = "Not found."
 NO_PERMISSION = "You do not have permission to perform this action."

@@ -10,7 +10,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from postbox.auth import Caller, Unauthenticated, caller_from_claims
-from postbox.errors import NOT_FOUND, PostboxError
+from postbox.errors import NOT_FOUND, PayloadTooLarge, PostboxError
 from postbox.observability import logger, metrics
 
 UNAUTHENTICATED = {"detail": "Authentication credentials were not provided."}
@@ -31,14 +31,11 @@ REQUEST_BODY_MAX_BYTES = 1024 * 1024  # DESIGN §11; file uploads (multipart) ar
 BODY_TOO_LARGE = "The request body is larger than 1 MB."
 
 
-class PayloadTooLarge(PostboxError):
-    status = 413
-
-
 def _refuse_oversize_bodies(app: APIGatewayRestResolver, next_middleware: Callable) -> Any:
     """Bodies over 1 MB are refused before anything reads them, except multipart uploads (DESIGN §6)."""
     event = app.current_event
     body = event.body or ""
+    # A character is at most 4 bytes in UTF-8: a shorter body is within the limit without encoding it.
     if len(body) > REQUEST_BODY_MAX_BYTES // 4 and \
             not (event.headers or {}).get("content-type", "").lower().startswith("multipart/"):
         size = len(body) * 3 // 4 if event.is_base64_encoded else len(body.encode())
