@@ -96,13 +96,8 @@ def update_alert(alert_id: str, app_id: str, changes: dict[str, Any]) -> Item | 
     """Change fields of an app's own alert; None when there is no such alert of that app."""
     from boto3.dynamodb.conditions import Attr
 
-    # Placeholders of their own: the condition builder names its own #n0, :v0, ...
-    names = {f"#field{i}": name for i, name in enumerate(changes)}
-    values = {f":change{i}": value for i, value in enumerate(changes.values())}
-    expression = "SET " + ", ".join(f"#field{i} = :change{i}" for i in range(len(changes)))
     try:
-        return table.update(keys.alert_key(alert_id), expression, names=names, values=values,
-                            condition=Attr("app_id").eq(app_id))
+        return table.update_fields(keys.alert_key(alert_id), changes, condition=Attr("app_id").eq(app_id))
     except ConditionFailed:
         return None
 

@@ -37,12 +37,8 @@ def settle(key: Key, token: str, state: str, **fields: str) -> bool:
     False if the claim is not this caller's."""
     from boto3.dynamodb.conditions import Attr
 
-    values = {"state": state, **fields}
-    names = {f"#f{i}": name for i, name in enumerate(values)}
-    expression = "SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(values)))
     try:
-        table.update(key, expression, names=names, values={f":f{i}": v for i, v in enumerate(values.values())},
-                     condition=Attr("token").eq(token))
+        table.update_fields(key, {"state": state, **fields}, condition=Attr("token").eq(token))
     except table.ConditionFailed:
         return False
     return True

@@ -110,10 +110,7 @@ def update_user(user_id: str, fields: dict[str, Any]) -> Item | None:
     Returns the entry as it is now; None when there is no such user."""
     from boto3.dynamodb.conditions import Attr
 
-    names = {f"#u{i}": name for i, name in enumerate(fields)}
-    values = {f":u{i}": value for i, value in enumerate(fields.values())}
-    expression = "SET " + ", ".join(f"#u{i} = :u{i}" for i in range(len(fields)))
     try:
-        return table.update(user_key(user_id), expression, names=names, values=values, condition=Attr("PK").exists())
+        return table.update_fields(user_key(user_id), fields, condition=Attr("PK").exists())
     except table.ConditionFailed:
         return None

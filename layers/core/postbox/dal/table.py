@@ -177,6 +177,15 @@ def update(key: Key, update_expression: str, *, names: dict[str, str] | None = N
         raise ConditionFailed(deserialize(old) if old else None) from None
 
 
+def update_fields(key: Key, fields: dict[str, Any], *, condition: "ConditionBase | None" = None) -> Item:
+    """UpdateItem setting each of `fields` (the item's other attributes stay as they are); returns the new image,
+    raises ConditionFailed. Its placeholders (#set0, :set0, ...) stay apart from the condition builder's."""
+    names = {f"#set{i}": name for i, name in enumerate(fields)}
+    values = {f":set{i}": value for i, value in enumerate(fields.values())}
+    expression = "SET " + ", ".join(f"#set{i} = :set{i}" for i in range(len(fields)))
+    return update(key, expression, names=names, values=values, condition=condition)
+
+
 THROTTLING_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException",
                               "RequestLimitExceeded"})
 
