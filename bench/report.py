@@ -10,7 +10,7 @@ def _cost(step: dict) -> str:
 
 
 def _batch_write_row(label: str, step: dict, items: int, n: str) -> str:
-    """A row whose budget is DESIGN §10's ⌈N/25⌉ BatchWriteItem calls."""
+    """A row whose budget is docs/architecture.md#data-model's ⌈N/25⌉ BatchWriteItem calls."""
     batch, budget = step["calls"].get("BatchWriteItem", 0), -(-items // 25)
     return f"| {label} | {_cost(step)} | {budget} BatchWriteItem (⌈N/25⌉, {n}) | {batch / budget:.2f}x |"
 

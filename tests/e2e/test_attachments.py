@@ -1,4 +1,4 @@
-"""Attachments end to end (DESIGN §6): real HTTP to the gateway, uploads straight to moto server's S3 with the
+"""Attachments end to end (docs/attachments.md): real HTTP to the gateway, uploads straight to moto server's S3 with the
 presigned form a client gets, downloads by following the redirect, the stream tagging and deleting objects."""
 
 import os

@@ -1,4 +1,4 @@
-"""Email and SMS channels end to end (DESIGN §12): users opt in over HTTP (PATCH /api/v1/me/settings), items are
+"""Email and SMS channels end to end (docs/channels.md): users opt in over HTTP (PATCH /api/v1/me/settings), items are
 sent over HTTP, and the local stack's outbox (GET /local/outbox: what moto's SES and SNS recorded) shows exactly
 one email or SMS per opted-in recipient and item, none for anyone else."""
 

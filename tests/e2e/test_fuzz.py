@@ -1,4 +1,5 @@
-"""Fuzzing (DESIGN §11): schemathesis generates requests from docs/openapi.json — valid ones and, as much,
+"""Fuzzing (docs/architecture.md#limits): schemathesis generates requests from docs/openapi.json — valid ones and, as
+much,
 invalid ones (wrong types, missing fields, odd media types) — and sends them over real HTTP to a local stack of
 their own (so the directory writes and deletions it may make never reach the other e2e tests), as several
 callers in turn: two users, a user without roles, a superuser and an application. Every answer must be

@@ -1,4 +1,4 @@
-"""The Aalam alerts face (DESIGN §8), through the gateway and the stream, observed over HTTP, MQTT (moto's
+"""The Aalam alerts face (docs/aalam.md), through the gateway and the stream, observed over HTTP, MQTT (moto's
 recorded iot-data publishes) and the table: sending, receivers, templates, listing, read and edit, delete,
 preferences, notify-only alerts and the app's callback secret."""
 

@@ -1,4 +1,4 @@
-"""Alert callbacks (DESIGN §8): after a receiver reads or deletes an alert, its backend_url gets one signed POST
+"""Alert callbacks (docs/aalam.md): after a receiver reads or deletes an alert, its backend_url gets one signed POST
 from the queue function (fed by the publisher), with a timeout, bounded retries and a failure queue; URLs are
 checked again before each call. A real HTTP receiver on 127.0.0.1 (CALLBACK_ALLOW_LOOPBACK_HTTP) observes them."""
 

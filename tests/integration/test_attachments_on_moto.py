@@ -1,4 +1,5 @@
-"""Attachments on moto (DESIGN §6): the presigned upload, linking on the Ona create (every 409, and the object that
+"""Attachments on moto (docs/attachments.md): the presigned upload, linking on the Ona create (every 409, and the
+object that
 breaks its declaration: moto accepts it, Postbox deletes it), listing, the permission-checked download, DHIS2's
 fileResources upload, the stream's tagging and deletion, and the request budget."""
 

@@ -1,4 +1,5 @@
-"""Who may call what (DESIGN §2, §3, §5): one table with a row for every route of template.yaml.
+"""Who may call what (docs/architecture.md#permissions, docs/ona.md, docs/inbox.md): one table with a row for every
+route of template.yaml.
 
 Each route is called, through the local gateway, without a token and with bad tokens (401 on every authorized
 route), then as a stranger (dave: in the directory, no roles), as callers with the wrong role and as the callers
@@ -272,7 +273,7 @@ for route in (("POST", "/api/v1/inbox/unread"), ("POST", "/api/v1/inbox/archive"
     ROWS[route][0].json = {"ids": ["{xform}"]}
 
 
-# -- DHIS2 conversations (DESIGN §7): every route also under /api/{version}/ ----------------------------------
+# -- DHIS2 conversations (docs/dhis2.md): every route also under /api/{version}/ ----------------------------------
 # {mc}: alice's conversation with bob (set up by the case); {ticket}: dave's feedback ticket (to carol, support).
 MC = "/api/messageConversations"
 REASONS = {200: "OK", 201: "Created", 403: "Forbidden", 404: "Not Found", 409: "Conflict"}
@@ -528,7 +529,7 @@ for (method, path), cases in DHIS2_ROWS.items():
         replace(case, name=f"{case.name} (/api/33)", path=_versioned(case.path)) for case in cases]
 
 
-# -- attachments (DESIGN §6) --------------------------------------------------------------------------------------
+# -- attachments (docs/attachments.md) --------------------------------------------------------------------------------
 # {file} is alice's upload on {file_msg}, a message on xform 34; {bob_file} carol's upload on a message to bob;
 # {pending} is bob's upload, on no message.
 
@@ -570,8 +571,8 @@ def a_file_resource() -> dict[str, Any]:
 ATTACHMENT = {"filename": "register.txt", "content_type": "text/plain", "size": 9}
 ROWS.update({
     ("POST", "/api/v1/attachments"): [
-        # One PutItem and no directory read (DESIGN §6's budget): anyone authenticated may start an upload, which
-        # expires unless it is linked, and linking needs an active caller allowed to post the message.
+        # One PutItem and no directory read (docs/attachments.md's budget): anyone authenticated may start an
+        # upload, which expires unless it is linked, and linking needs an active caller allowed to post the message.
         Case("any authenticated caller may start an upload", "/api/v1/attachments", json=ATTACHMENT,
              calls=[("ghost", 201, None), ("dave", 201, None), ("app", 201, None),
                     ("alice", 201, lambda body, _: body["upload"]["fields"]["key"] == f"attachments/{body['id']}")]),
@@ -607,7 +608,7 @@ ROWS.update({
 })
 
 
-# -- Aalam alerts (DESIGN §8) ----------------------------------------------------------------------------------
+# -- Aalam alerts (docs/aalam.md) ----------------------------------------------------------------------------------
 # {alert}: the application's alert to bob and alice.
 ALERTS_FROM_APPS_ONLY = {"detail": "Only applications may send or edit alerts."}
 ALERT = {"message": {"from": "Billing", "app": APP, "content": "Invoice 7 is due",
@@ -684,7 +685,7 @@ ROWS.update({
 })
 
 
-# -- the caller's own notification settings (DESIGN §12) -----------------------------------------------------
+# -- the caller's own notification settings (docs/channels.md) -----------------------------------------------------
 NO_SETTINGS = {"detail": "Applications have no user settings."}
 ME = "/api/v1/me/settings"
 
@@ -804,7 +805,7 @@ def test_authorization_matrix(api, stream, world, route):
 
 
 def test_every_authorized_route_is_authorized_in_the_template():
-    """Only /health is public (DESIGN §2); the rest carry the Cognito authorizer."""
+    """Only /health is public (docs/architecture.md#permissions); the rest carry the Cognito authorizer."""
     public = sorted(f"{r.method} {r.path}" for r in template.routes() if not r.authorized)
     assert public == ["GET /health"]
 

@@ -1,4 +1,4 @@
-"""Email and SMS channels (DESIGN §12) on moto: the publisher queues a job per recipient of each new message,
+"""Email and SMS channels (docs/channels.md) on moto: the publisher queues a job per recipient of each new message,
 conversation, reply and alert; the channel function (driven by the stream pump, as Lambda's SQS event source
 would) sends the email through SES and the SMS through SNS to those who opted in, at most once each. What moto
 recorded is read through the local stack's outbox (GET /local/outbox)."""

@@ -1,4 +1,4 @@
-"""DHIS2 message attachments (dhis2.md §1.12, DESIGN §6/§7): upload through /api/fileResources or the older
+"""DHIS2 message attachments (docs/attachments.md, docs/dhis2.md): upload through /api/fileResources or the older
 /api/messageConversations/attachments, link on create ([{"id"}]) and reply (?attachments=a,b), download through
 /{mc}/{msg}/attachments/{file} with DHIS2's check order, and no side door."""
 
@@ -87,7 +87,7 @@ def test_an_internal_notes_file_is_for_ticket_managers_only(api):
     internal = next(m["id"] for m in messages["messages"] if m["internal"])
 
     assert download(api, ticket, internal, file, "carol").status_code == 302
-    # Ticket managers are the same everywhere (DESIGN §7): ALL is enough (DHIS2 wants the feedback group here).
+    # Ticket managers are the same everywhere (docs/dhis2.md): ALL is enough (DHIS2 wants the feedback group here).
     assert download(api, ticket, internal, file, "admin").status_code == 302
     assert_web_message(download(api, ticket, internal, file, "bob"), 409, "Not authorized to access this message")
     assert api.get(f"/api/v1/attachments/{file}", user="bob").status_code == 404      # no side door either

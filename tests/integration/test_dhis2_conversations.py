@@ -1,4 +1,4 @@
-"""DHIS2 face: creating conversations (DESIGN §7; reference/dhis2.md §1.2, §2.3, §2.4, §4.1 #1 #2, §4.3).
+"""DHIS2 face: creating conversations (docs/dhis2.md; ported from DHIS2's controller tests).
 
 JSON and dxf2 XML bodies, /api/{version}/ paths, recipient expansion, DHIS2's error order, message types,
 bad input, read-your-writes and the DynamoDB request budget.

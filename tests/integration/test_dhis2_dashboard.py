@@ -1,4 +1,5 @@
-"""DHIS2 face: GET /api/me/dashboard → {"unreadMessageConversations": N} (DESIGN §7; reference/dhis2.md §4.2
+"""DHIS2 face: GET /api/me/dashboard → {"unreadMessageConversations": N} (docs/dhis2.md; ported from DHIS2's
+controller tests
 MeControllerTest#testGetDashboard): the caller's unread conversations, and nothing else of their inbox."""
 
 from dhis2_support import MC, create, feedback, reply

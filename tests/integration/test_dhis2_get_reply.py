@@ -1,4 +1,4 @@
-"""DHIS2 face: getting one conversation and replying (DESIGN §7; reference/dhis2.md §1.4, §1.5, §3.2, §3.3,
+"""DHIS2 face: getting one conversation and replying (docs/dhis2.md; ported from DHIS2's controller tests
 §4.1 #4 #5 #10 #20–#23, §4.3), with the MQTT events and inbox entries the stream makes of them."""
 
 from dhis2_support import (
@@ -214,7 +214,7 @@ def test_internal_notes_are_hidden_from_non_managers(api):
 
 def test_ticket_managers_act_on_tickets_they_do_not_take_part_in(api):
     uid = feedback(api, "bob", subject="Ticket")                # participants: bob, carol
-    # alice holds F_MANAGE_TICKETS (DESIGN §7: a ticket manager) but is no participant.
+    # alice holds F_MANAGE_TICKETS (docs/dhis2.md: a ticket manager) but is no participant.
     assert_web_message(reply(api, "alice", uid, "Looking into it"), 201, CREATED)
     assert_web_message(reply(api, "alice", uid, "Note to self", internal=True), 201, CREATED)
     assert set(participants(api, uid)) == {"bob", "carol"}
@@ -322,7 +322,7 @@ def test_request_budget_get_and_reply(api):
 
 
 def test_the_messaging_apps_own_calls(api):
-    """The field selections DHIS2's messaging app sends (reference/dhis2.md §1.3, §1.4)."""
+    """The field selections DHIS2's messaging app sends (docs/dhis2.md)."""
     uid = create(api, "alice", subject="Stock", text="Count it", users=("bob",))
     reply(api, "bob", uid, "Done")
     listed = listing(api, "bob", pageSize=35, page=1, order="lastMessage:desc", filter="messageType:eq:PRIVATE",

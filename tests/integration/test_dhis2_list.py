@@ -1,4 +1,4 @@
-"""DHIS2 face: listing conversations (DESIGN §7; reference/dhis2.md §1.3).
+"""DHIS2 face: listing conversations (docs/dhis2.md; ported from DHIS2's controller tests).
 
 Only the caller's conversations, DHIS2's pager, page/pageSize, fields, filter, order, queryString and
 queryOperator, internal notes hidden from non-managers, and the dxf2 XML list.

@@ -1,5 +1,5 @@
 """DHIS2 face: recipients, feedback tickets, priority/status/assignment, read and follow-up state, removal and
-hard delete (DESIGN §7; reference/dhis2.md §1.6–§1.11, §3, §4.1 #3 #7–#9 #11–#19 #24, §4.3)."""
+hard delete (docs/dhis2.md; ported from DHIS2's controller tests)."""
 
 import pytest
 from dhis2_support import (
@@ -217,7 +217,8 @@ def test_ticket_assignees_must_be_in_the_feedback_group(api):
 
 def test_ticket_changes_reach_every_participant(api):
     """Status, priority and assignee are copied onto each participant's row (the list filters on them), one
-    conditional UpdateItem per row (DESIGN §10's "N conditional updates"): read and follow-up state stay as each
+    conditional UpdateItem per row (docs/architecture.md#data-model's "N conditional updates"): read and follow-up
+    state stay as each
     user left them, and nothing Scans."""
     from postbox_local.metering import dynamodb_requests
 

@@ -1,4 +1,5 @@
-"""The directory (DESIGN §2): `postbox directory load` (an idempotent upsert), effective roles, admin endpoints."""
+"""The directory (docs/architecture.md#permissions): `postbox directory load` (an idempotent upsert), effective
+roles, admin endpoints."""
 
 import copy
 import json

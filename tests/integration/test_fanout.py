@@ -1,4 +1,5 @@
-"""Fan-out (DESIGN §4, §5): the stream turns a message into one inbox entry per recipient, idempotently,
+"""Fan-out (docs/realtime.md, docs/inbox.md): the stream turns a message into one inbox entry per recipient,
+idempotently,
 and a deleted message takes its entries along."""
 
 import copy

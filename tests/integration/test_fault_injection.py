@@ -1,4 +1,5 @@
-"""Fault injection (DESIGN §4, §11), in-process on moto, with the counts asserted: nothing is lost, nothing is
+"""Fault injection (docs/realtime.md, docs/architecture.md#limits), in-process on moto, with the counts asserted:
+nothing is lost, nothing is
 duplicated in inboxes, every stream record is eventually published or lands on the on-failure queue (and a
 redrive publishes it), and the API is unaffected.
 

@@ -1,4 +1,4 @@
-"""The native inbox, /api/v1/inbox (DESIGN §5), and POST /api/v1/messaging/{id}/read, through the gateway."""
+"""The native inbox, /api/v1/inbox (docs/inbox.md), and POST /api/v1/messaging/{id}/read, through the gateway."""
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""The IoT Core custom authorizer (DESIGN §4): a Cognito access token in, a policy that lets a user receive
+"""The IoT Core custom authorizer (docs/realtime.md): a Cognito access token in, a policy that lets a user receive
 only their inbox, their own user topic and the topics of targets they can view."""
 
 import base64

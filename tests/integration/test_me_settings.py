@@ -1,4 +1,4 @@
-"""GET/PATCH /api/v1/me/settings (DESIGN §12): a user's own notify_email / notify_sms, directory fields that
+"""GET/PATCH /api/v1/me/settings (docs/channels.md): a user's own notify_email / notify_sms, directory fields that
 nothing else about the user changes with."""
 
 import pytest

@@ -1,6 +1,6 @@
-"""POST /api/v1/messaging (DESIGN §3, ona.md §1.1 and §5.1 tests 1-4).
+"""POST /api/v1/messaging (docs/ona.md; ported from Ona's test suite).
 
-Ona test 12 (a user needs auth.change_user to message even themselves) does not carry over: DESIGN §3 lets any
+Ona test 12 (a user needs auth.change_user to message even themselves) does not carry over: docs/ona.md lets any
 active user message any user. Anonymous requests (test 11) are in test_ona_get_delete.py, for every route.
 """
 
@@ -192,7 +192,8 @@ def test_malformed_json_is_400(api):
 
 
 def test_a_body_over_1_mb_is_413_and_changes_nothing(api):
-    """DESIGN §11: request bodies are at most 1 MB (a valid message padded with an extra field, so only the size
+    """docs/architecture.md#limits: request bodies are at most 1 MB (a valid message padded with an extra field, so
+    only the size
     is wrong); exactly 1 MB is still read."""
     message = {"target_type": "user", "target_id": "bob", "message": "hello"}
     padding = 1024 * 1024 - len(json.dumps({**message, "pad": ""}))

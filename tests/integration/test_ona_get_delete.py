@@ -1,4 +1,5 @@
-"""GET and DELETE /api/v1/messaging/{id}, 405 for PUT/PATCH, 401 everywhere (DESIGN §3, ona.md §1.3-1.5, §5.1)."""
+"""GET and DELETE /api/v1/messaging/{id}, 405 for PUT/PATCH, 401 everywhere (docs/ona.md; ported from Ona's test
+suite)."""
 
 MESSAGING = "/api/v1/messaging"
 NO_PERMISSION = {"detail": "You do not have permission to perform this action."}

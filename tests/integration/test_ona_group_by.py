@@ -1,4 +1,4 @@
-"""GET /api/v1/messaging?group_by=... (DESIGN §3, ona.md §1.6 and §5.1 tests 16-26)."""
+"""GET /api/v1/messaging?group_by=... (docs/ona.md; ported from Ona's test suite)."""
 
 from datetime import UTC, datetime, timedelta
 

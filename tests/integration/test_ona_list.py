@@ -1,4 +1,4 @@
-"""GET /api/v1/messaging: parameters, permission, filters and order (DESIGN §3, ona.md §1.2 and §5.1)."""
+"""GET /api/v1/messaging: parameters, permission, filters and order (docs/ona.md; ported from Ona's test suite)."""
 
 MESSAGING = "/api/v1/messaging"
 NO_PERMISSION = {"detail": "You do not have permission to perform this action."}
@@ -140,7 +140,7 @@ def test_target_ids_are_kept_apart(api):
 
 
 def test_new_and_deleted_messages_show_at_once(api):
-    """Ona test 7 runs the other way here: Postbox has no 10-minute list cache (ona.md §7.9)."""
+    """Ona test 7 runs the other way here: Postbox has no 10-minute list cache (docs/ona.md)."""
     first = post(api, "alice", "user", "alice", "first")
     assert get_list(api, target_type="user", target_id="alice").get_json() == [listed(first)]
 

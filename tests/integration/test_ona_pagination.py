@@ -1,6 +1,6 @@
 """GET /api/v1/messaging pagination: Ona's page numbers and Link header, signed cursors, the page byte limit.
 
-DESIGN §3; ona.md §1.2 (pagination), §5.1 test 14 and the pagination unit test's Link examples.
+docs/ona.md; ported from Ona's test suite and its pagination examples.
 """
 
 import json

@@ -1,4 +1,4 @@
-"""GET /api/v1/stats/messaging: counts per period and verb (DESIGN §3, ona.md §1.7)."""
+"""GET /api/v1/stats/messaging: counts per period and verb (docs/ona.md; ported from Ona's test suite)."""
 
 import pytest
 

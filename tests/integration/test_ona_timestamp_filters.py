@@ -1,4 +1,4 @@
-"""GET /api/v1/messaging timestamp filters, in UTC (DESIGN §3, ona.md §1.2 and §5.1 test 15)."""
+"""GET /api/v1/messaging timestamp filters, in UTC (docs/ona.md; ported from Ona's test suite)."""
 
 import time
 from datetime import UTC, datetime
@@ -124,7 +124,7 @@ def test_filters_combine_with_verb_and_user(api):
 
 
 def test_unknown_lookups_are_ignored(api):
-    """ona.md §1.2 / issue #2658: `timestamp_lte` with one underscore does nothing."""
+    """Ona issue #2658: `timestamp_lte` with one underscore does nothing."""
     a = put_message("2026-03-10T12:00:00Z", "a")
     b = put_message("2026-03-11T12:00:00Z", "b")
 

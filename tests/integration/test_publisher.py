@@ -1,4 +1,4 @@
-"""Publisher (DESIGN §4): messages reach their target topic, in Ona's flat or full payload; failures are
+"""Publisher (docs/realtime.md): messages reach their target topic, in Ona's flat or full payload; failures are
 retried record by record and, when they persist, handed to the on-failure queue."""
 
 import json

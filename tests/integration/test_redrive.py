@@ -1,4 +1,4 @@
-"""Redrive (DESIGN §4, §9): batches the stream functions gave up on are read back from the stream and
+"""Redrive (docs/realtime.md, docs/local.md): batches the stream functions gave up on are read back from the stream and
 processed again, exactly once, and leave the on-failure queue."""
 
 import functools

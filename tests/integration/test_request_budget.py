@@ -1,4 +1,4 @@
-"""DESIGN §10's request budget, counted in DynamoDB requests: create 2, get 2, cursor list page 2,
+"""docs/architecture.md#data-model's request budget, counted in DynamoDB requests: create 2, get 2, cursor list page 2,
 delete 3, mark-read 1 (and inbox reads stay flat)."""
 
 import pytest

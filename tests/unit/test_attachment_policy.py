@@ -1,4 +1,5 @@
-"""Attachments without AWS (DESIGN §6): the presigned POST's policy conditions and signature, the presigned GET,
+"""Attachments without AWS (docs/attachments.md): the presigned POST's policy conditions and signature, the presigned
+GET,
 Content-Disposition, multipart parsing and the attachment settings. moto enforces none of the policy, so the
 policy is read back and checked here exactly as S3 would see it."""
 

@@ -1,4 +1,5 @@
-"""Email and SMS channels (DESIGN §12) without AWS: which inbox changes call for a job, who can be reached, the SMS
+"""Email and SMS channels (docs/channels.md) without AWS: which inbox changes call for a job, who can be reached, the
+SMS
 cut, the send outcomes, the settings."""
 
 import pytest

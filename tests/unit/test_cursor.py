@@ -1,4 +1,4 @@
-"""Pagination cursors (DESIGN §3): opaque, signed, bound to the query, the caller and the scope."""
+"""Pagination cursors (docs/ona.md): opaque, signed, bound to the query, the caller and the scope."""
 
 import base64
 import json

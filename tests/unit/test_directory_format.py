@@ -1,4 +1,4 @@
-"""The directory file format (DESIGN §2): strict keys, id and role patterns, defaults."""
+"""The directory file format (docs/architecture.md#permissions): strict keys, id and role patterns, defaults."""
 
 import copy
 import json
@@ -9,7 +9,7 @@ import pytest
 
 from postbox.logic.directory import DirectoryError, parse_document
 
-# The example document of DESIGN §2, verbatim.
+# The example document of docs/architecture.md#permissions, verbatim.
 EXAMPLE: dict[str, Any] = {
     "users": [{"id": "alice", "username": "alice", "name": "Alice", "email": "alice@example.org",
                "phone": "+15550000001", "groups": ["field-team"], "org_units": ["OuDistrict1"],

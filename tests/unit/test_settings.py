@@ -1,4 +1,5 @@
-"""Configuration (DESIGN §1, §4): environment variables parsed once into one validated model."""
+"""Configuration (docs/architecture.md, docs/realtime.md): environment variables parsed once into one validated
+model."""
 
 import pytest
 from pydantic import ValidationError

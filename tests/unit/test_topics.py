@@ -1,4 +1,4 @@
-"""MQTT topics, payload limits and the MQTT settings (DESIGN §4): what IoT Core would refuse is never sent."""
+"""MQTT topics, payload limits and the MQTT settings (docs/realtime.md): what IoT Core would refuse is never sent."""
 
 import json
 

@@ -1,4 +1,4 @@
-// Attachments (DESIGN §6): a presigned POST straight to S3, and downloads through the API's 302 to a
+// Attachments (docs/attachments.md): a presigned POST straight to S3, and downloads through the API's 302 to a
 // presigned GET (the browser follows it; S3 answers with CORS for this page's origin).
 
 import { ApiError, errorText } from './api.js';

@@ -1,4 +1,4 @@
-"""POST /api/v1/attachments: announce an upload and get a presigned POST form for it (DESIGN §6)."""
+"""POST /api/v1/attachments: announce an upload and get a presigned POST form for it (docs/attachments.md)."""
 
 from typing import Annotated
 

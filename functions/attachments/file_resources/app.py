@@ -1,5 +1,5 @@
 """POST /api/fileResources?domain=MESSAGE_ATTACHMENT: DHIS2's upload through the API (multipart `file`), answered
-with DHIS2's 202 WebMessage; the file becomes a pending attachment of the caller (DESIGN §6, §7).
+with DHIS2's 202 WebMessage; the file becomes a pending attachment of the caller (docs/attachments.md, docs/dhis2.md).
 
 API Gateway takes request bodies up to 10 MB and Lambda events up to 6 MB (the body arrives base64-encoded), so
 files above about 4 MB must use the presigned flow (POST /api/v1/attachments).

@@ -1,5 +1,5 @@
 """GET /api/v1/attachments/{attachment_id}: 302 to a short-lived presigned download, for callers who may read
-the message holding the file, or its uploader (DESIGN §6). Anyone else gets 404."""
+the message holding the file, or its uploader (docs/attachments.md). Anyone else gets 404."""
 
 from typing import Annotated
 

@@ -1,4 +1,4 @@
-"""AWS IoT Core custom authorizer: a Cognito access token in, a subscription policy out (DESIGN §4).
+"""AWS IoT Core custom authorizer: a Cognito access token in, a subscription policy out (docs/realtime.md).
 
 Clients pass the token as the MQTT password, or as `token` in the WebSocket query string or the
 `x-postbox-token` header; the client id must start with the principal id the response names.

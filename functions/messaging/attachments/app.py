@@ -1,4 +1,5 @@
-"""GET /api/v1/messaging/{message_id}/attachments: a message's files, for callers who may read it (DESIGN §6)."""
+"""GET /api/v1/messaging/{message_id}/attachments: a message's files, for callers who may read it
+(docs/attachments.md)."""
 
 from typing import Annotated
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-# DESIGN §6: what attachments may be (ATTACHMENT_CONTENT_TYPES, comma-separated, replaces the whole list).
+# docs/attachments.md: what attachments may be (ATTACHMENT_CONTENT_TYPES, comma-separated, replaces the whole list).
 DEFAULT_ATTACHMENT_CONTENT_TYPES = (
     "text/plain", "text/csv", "application/json", "application/pdf", "image/png", "image/jpeg", "image/gif",
     "application/zip",
@@ -43,7 +43,7 @@ class Settings(BaseModel):
     # IoT policies the authorizer returns are scoped to this account and region.
     AWS_REGION: str = "us-east-1"
     AWS_ACCOUNT_ID: str = ""
-    # Aalam alerts (DESIGN §8): the format of `date_floor` and `time` ("iso8601", or a strftime format, in UTC),
+    # Aalam alerts (docs/aalam.md): the format of `date_floor` and `time` ("iso8601", or a strftime format, in UTC),
     # as Aalam's base-app setting `date_format`.
     AALAM_DATE_FORMAT: str = "iso8601"
     # Alert callbacks (backend_url): jobs go to this FIFO queue from the publisher; each call has this timeout.
@@ -51,7 +51,7 @@ class Settings(BaseModel):
     CALLBACK_TIMEOUT_SECONDS: float = Field(default=5.0, gt=0, le=30)
     # Local stack and tests only: also accept http(s)://127.0.0.1 / [::1] receivers (never in AWS).
     CALLBACK_ALLOW_LOOPBACK_HTTP: bool = False
-    # Email and SMS channels (DESIGN §12): the publisher puts jobs on CHANNEL_QUEUE_URL; emails go out through
+    # Email and SMS channels (docs/channels.md): the publisher puts jobs on CHANNEL_QUEUE_URL; emails go out through
     # SES from EMAIL_SENDER (an address of a verified SES identity; empty: no email), SMS through SNS with
     # SMS_SENDER_ID (optional, 1-11 letters and digits, where the destination country allows one); links point
     # into the web inbox at WEB_URL; a "sent" marker per recipient, item, channel and revision lives this long.
@@ -60,7 +60,7 @@ class Settings(BaseModel):
     SMS_SENDER_ID: str = ""
     WEB_URL: str = ""
     CHANNEL_SENT_TTL_SECONDS: int = Field(default=30 * 86400, ge=86400, le=365 * 86400)
-    # Attachments (DESIGN §6): the largest upload, allowed types, how long a presigned upload form and a
+    # Attachments (docs/attachments.md): the largest upload, allowed types, how long a presigned upload form and a
     # download URL stay valid (a download at most 5 minutes), how long an unlinked upload is kept (the bucket's
     # lifecycle rule removes pending objects after a day too), and how many files one message may carry.
     ATTACHMENT_MAX_BYTES: int = Field(default=25 * 1024 * 1024, ge=1, le=5 * 1024**3)

@@ -1,4 +1,5 @@
-"""Aalam alerts (DESIGN §8, §10): the alert item, its receiver chunks, the per-user copies (inbox entries of
+"""Aalam alerts (docs/aalam.md, docs/architecture.md#data-model): the alert item, its receiver chunks, the per-user
+copies (inbox entries of
 kind "alert", also on the user's alert feed) and unfollow preferences.
 
 An alert is written with its receivers in one transaction: the alert item `ALERT#{id}/ALERT` and chunk items

@@ -1,4 +1,4 @@
-"""Attachments (DESIGN §6, §10): one item per uploaded file, `ATT#{id}` / `ATT`.
+"""Attachments (docs/attachments.md, docs/architecture.md#data-model): one item per uploaded file, `ATT#{id}` / `ATT`.
 
 A new attachment is *pending* (uploaded or about to be, on no message; `expires_at` lets DynamoDB's TTL remove
 it if it is never used). Linking makes it *linked* in the same transaction that writes the message holding it,

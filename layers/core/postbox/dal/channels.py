@@ -1,4 +1,4 @@
-"""Email and SMS channel markers (DESIGN §12): one item per recipient, source, channel and revision, in the
+"""Email and SMS channel markers (docs/channels.md): one item per recipient, source, channel and revision, in the
 recipient's partition (`USER#{uid}` / `SENT#...`, keys.sent_key), kept for CHANNEL_SENT_TTL_SECONDS.
 
 A marker is claimed (a conditional PutItem, state `sending`) before the email or SMS goes out and confirmed

@@ -1,4 +1,4 @@
-"""Key layout of the single table (DESIGN §10). Every key string is built here and nowhere else.
+"""Key layout of the single table (docs/architecture.md#data-model). Every key string is built here and nowhere else.
 
 | item            | PK                      | SK                 | indexes                                        |
 |-----------------|-------------------------|--------------------|------------------------------------------------|
@@ -122,7 +122,7 @@ def project_xform_key(project_id: str, xform_id: str) -> dict[str, str]:
     return {"PK": f"DIR#project#{project_id}", "SK": f"XFORM#{xform_id}"}
 
 
-# -- Aalam alerts (DESIGN §8) ------------------------------------------------------------------------------
+# -- Aalam alerts (docs/aalam.md) ------------------------------------------------------------------------------
 
 ALERT_SK = "ALERT"
 RECEIVERS_PREFIX = "RCPT#"
@@ -162,7 +162,7 @@ def unfollow_feed(app_id: str, msg_group: str) -> str:
     return f"UNFOLLOW#{app_id}#{msg_group}"
 
 
-# -- attachments (DESIGN §6) -------------------------------------------------------------------------------
+# -- attachments (docs/attachments.md) -------------------------------------------------------------------------------
 
 ATT_SK = "ATT"
 

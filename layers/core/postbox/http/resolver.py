@@ -27,12 +27,13 @@ def _unsupported_content_type_error() -> type[Exception]:
     return RequestUnsupportedContentType
 
 
-REQUEST_BODY_MAX_BYTES = 1024 * 1024  # DESIGN §11; file uploads (multipart) are bounded by API Gateway and Lambda
+# docs/architecture.md#limits; file uploads (multipart) are bounded by API Gateway and Lambda.
+REQUEST_BODY_MAX_BYTES = 1024 * 1024
 BODY_TOO_LARGE = "The request body is larger than 1 MB."
 
 
 def _refuse_oversize_bodies(app: APIGatewayRestResolver, next_middleware: Callable) -> Any:
-    """Bodies over 1 MB are refused before anything reads them, except multipart uploads (DESIGN §6)."""
+    """Bodies over 1 MB are refused before anything reads them, except multipart uploads (docs/attachments.md)."""
     event = app.current_event
     body = event.body or ""
     # A character is at most 4 bytes in UTF-8: a shorter body is within the limit without encoding it.

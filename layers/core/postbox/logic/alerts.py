@@ -1,4 +1,4 @@
-"""Aalam alerts (DESIGN §8): send, list, read and edit, delete, preferences, the app's callback secret; and
+"""Aalam alerts (docs/aalam.md): send, list, read and edit, delete, preferences, the app's callback secret; and
 their stream side (receiver chunks become inbox entries, edits reach the entries, notify-only alerts are
 published and removed).
 

@@ -1,4 +1,4 @@
-"""Attachments (DESIGN §6): presigned upload, linking to a message, permission-checked download, DHIS2's
+"""Attachments (docs/attachments.md): presigned upload, linking to a message, permission-checked download, DHIS2's
 fileResources upload, and what the stream does when a message holding attachments is created or deleted.
 
 Lifecycle of a file: `create_upload` (one PutItem) hands out a presigned POST for `attachments/{id}`; the

@@ -1,4 +1,4 @@
-"""Alert callbacks (DESIGN §8): after a receiver reads or deletes an alert, its `backend_url` is called with a
+"""Alert callbacks (docs/aalam.md): after a receiver reads or deletes an alert, its `backend_url` is called with a
 signed POST, from outside the request.
 
 Path: the publisher (a stream consumer) sees the inbox entry change and enqueues a job on a FIFO queue

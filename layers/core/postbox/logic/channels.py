@@ -1,4 +1,4 @@
-"""Email and SMS channels (DESIGN §12): every new message, conversation, reply and alert also goes out by email
+"""Email and SMS channels (docs/channels.md): every new message, conversation, reply and alert also goes out by email
 (SES) and SMS (SNS) to recipients who opted in (`notify_email`, `notify_sms`) and have an address.
 
 Path. The publisher, already reading the table's stream, sees each inbox entry that is new and unread (an Ona

@@ -1,4 +1,4 @@
-"""DHIS2 message conversations (DESIGN §7): create, list, get, reply, recipients, feedback tickets,
+"""DHIS2 message conversations (docs/dhis2.md): create, list, get, reply, recipients, feedback tickets,
 ticket management, read/follow-up state, removal and hard delete, with DHIS2's texts and check order.
 
 Holes in DHIS2 that Postbox closes: list and query= never reach other users' conversations; internal
@@ -426,7 +426,7 @@ def _target_user(caller: Caller, user_id: str | None, not_found: str) -> str:
     return target
 
 
-MAX_BATCH = 100   # DESIGN §11
+MAX_BATCH = 100   # docs/architecture.md#limits
 
 
 def _check_batch(conversation_ids: list[str]) -> None:

@@ -1,4 +1,4 @@
-"""What the email and SMS channels say (DESIGN §12), rendered from the files in postbox/templates/.
+"""What the email and SMS channels say (docs/channels.md), rendered from the files in postbox/templates/.
 
 Rendering is plain substitution of `{name}` placeholders in one pass: no format-string access to objects, and a
 value that itself contains `{...}` stays as it is. In the HTML part every value is escaped (message text cannot

@@ -1,4 +1,4 @@
-"""Who may do what (DESIGN §2). Every permission rule of Postbox lives in this module.
+"""Who may do what (docs/architecture.md#permissions). Every permission rule of Postbox lives in this module.
 
 A check reads the caller's directory entry, the target and the caller's effective role on it in one
 BatchGetItem.
@@ -184,7 +184,7 @@ def target_viewers(target_type: str, target_id: str) -> list[str]:
     return sorted(uid for uid, role in store.role_rows(target_type, target_id).items() if role in VIEW_ROLES)
 
 
-# -- attachments (DESIGN §6) -----------------------------------------------------------------------------
+# -- attachments (docs/attachments.md) -----------------------------------------------------------------------------
 
 
 def is_uploader(caller: Caller, attachment: Item) -> bool:
@@ -212,7 +212,7 @@ def may_read_attachment(caller: Caller, attachment: Item) -> bool:
     return uploader and load_actor(caller).known
 
 
-# -- DHIS2 conversations (DESIGN §7) ---------------------------------------------------------------------
+# -- DHIS2 conversations (docs/dhis2.md) ---------------------------------------------------------------------
 
 TICKET_AUTHORITIES = ("F_MANAGE_TICKETS",)
 HARD_DELETE_AUTHORITIES = ("F_METADATA_IMPORT",)
@@ -242,7 +242,7 @@ def in_feedback_group(user: Item | None, group: str | None) -> bool:
 
 
 def is_ticket_manager(user: Item | None, group: str | None) -> bool:
-    """Who may see and write internal notes (DESIGN §7): F_MANAGE_TICKETS, ALL, a superuser, or a member of
+    """Who may see and write internal notes (docs/dhis2.md): F_MANAGE_TICKETS, ALL, a superuser, or a member of
     the feedback group `group`."""
     if not user or not user.get("active", True):
         return False
@@ -285,7 +285,7 @@ def can_hard_delete(actor: Actor) -> bool:
     return actor.has_authority(*HARD_DELETE_AUTHORITIES)
 
 
-# -- Aalam alerts (DESIGN §8) -------------------------------------------------------------------------------
+# -- Aalam alerts (docs/aalam.md) -------------------------------------------------------------------------------
 
 ALERTS_FROM_APPS_ONLY = "Only applications may send or edit alerts."
 UNKNOWN_APP = "Unknown application."

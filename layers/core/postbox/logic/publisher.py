@@ -1,4 +1,4 @@
-"""Publisher: table changes become MQTT messages on IoT Core (DESIGN §4).
+"""Publisher: table changes become MQTT messages on IoT Core (docs/realtime.md).
 
 Target messages go to their target topic; every inbox entry change goes to its user's inbox topic with
 the user's unread count. Delivery is at-least-once; payloads carry the source id for de-duplication.

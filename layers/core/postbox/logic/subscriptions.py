@@ -1,4 +1,4 @@
-"""Who may subscribe to what on AWS IoT Core (DESIGN §4): the custom authorizer's decision.
+"""Who may subscribe to what on AWS IoT Core (docs/realtime.md): the custom authorizer's decision.
 
 A user may connect with a client id of their own and receive only their inbox topic, their own user
 target topic, and the topics of targets they can view. Everything else is denied by omission.

@@ -1,4 +1,4 @@
-"""Aalam alerts face (/aalam/base/...): request and response models (DESIGN §8).
+"""Aalam alerts face (/aalam/base/...): request and response models (docs/aalam.md).
 
 Every wrong field is a 400 whose `detail` names it and whose `field` is its path, e.g.
 `{"detail": "message.receiver[0].type: Input should be 'users', 'groups' or 'permissions'",

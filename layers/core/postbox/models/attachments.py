@@ -1,4 +1,4 @@
-"""Attachments (DESIGN §6): the native upload request and responses, and DHIS2's file resource shape."""
+"""Attachments (docs/attachments.md): the native upload request and responses, and DHIS2's file resource shape."""
 
 from typing import Any
 

@@ -1,4 +1,5 @@
-"""The directory file format (DESIGN §2), normative for `postbox directory load` and the admin API.
+"""The directory file format (docs/architecture.md#permissions), normative for `postbox directory load` and the admin
+API.
 
 Strict: a key that is not part of the format is an error that names it.
 """

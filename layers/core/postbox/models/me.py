@@ -1,4 +1,4 @@
-"""The caller's own settings (/api/v1/me/settings): email and SMS notifications (DESIGN §12)."""
+"""The caller's own settings (/api/v1/me/settings): email and SMS notifications (docs/channels.md)."""
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 

@@ -56,7 +56,8 @@ class CreateMessageIn(FormCompatible):
     target_id: int | str = Field(description="A number or a directory id; rendered as a number when all digits.")
     message: str = Field(max_length=MESSAGE_MAX_CHARS)
     verb: str = MESSAGE_VERB
-    # Postbox addition (DESIGN §6): ids of the caller's uploads (POST /api/v1/attachments) to link to the message.
+    # Postbox addition (docs/attachments.md): ids of the caller's uploads (POST /api/v1/attachments) to link to the
+    # message.
     attachments: list[str] = Field(default_factory=list, description="Attachment ids to link (Postbox addition).")
 
     @field_validator("target_type", mode="before")
