@@ -37,7 +37,7 @@ QUERIES = {"indexed": 0, "moto": 0}  # how many Queries took each path
 
 _installed = False
 _candidates = threading.local()
-_written: list[threading.Event] = []  # set on every stream record (the stream pump waits on one)
+_activity: list[threading.Event] = []  # set on every stream record and queue message (the stream pump waits on one)
 
 
 class _Unsupported(Exception):
@@ -395,18 +395,26 @@ def _locked(original: Callable[..., Any]) -> Callable[..., Any]:
     return method
 
 
-def _stream_add(original: Callable[..., Any]) -> Callable[..., Any]:
-    def add(self: Any, old: Any, new: Any) -> None:
-        original(self, old, new)
-        for event in list(_written):
+def _waking(original: Callable[..., Any]) -> Callable[..., Any]:
+    def method(*args: Any, **kwargs: Any) -> Any:
+        result = original(*args, **kwargs)
+        for event in list(_activity):
             event.set()
-    return add
+        return result
+    return method
 
 
 def _stream_get(self: Any, start: int, quantity: int) -> list[dict[str, Any]]:
-    """Records from `start`; an iterator older than the trimmed records reads from the oldest kept one."""
-    begin = max(start - self.starting_sequence_number, 0)
-    return [record.to_json() for record in self.items[begin:begin + quantity]]
+    """Up to `quantity` records from `start`, past released ones; an iterator older than the dropped records reads
+    from the oldest kept one."""
+    found: list[dict[str, Any]] = []
+    at = max(start - self.starting_sequence_number, 0)
+    while at < len(self.items) and len(found) < quantity:
+        record = self.items[at]
+        if record is not None:
+            found.append(record.to_json())
+        at += 1
+    return found
 
 
 class _RecentIterators(OrderedDict):
@@ -437,6 +445,7 @@ def install() -> None:
         from moto.dynamodb.responses import DynamoHandler
         from moto.dynamodbstreams.models import DynamoDBStreamsBackend, dynamodbstreams_backends
         from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+        from moto.sqs.models import SQSBackend
 
         Table.query = _patched_query(Table.query)
         Table.all_items = _patched_all_items(Table.all_items)
@@ -451,7 +460,9 @@ def install() -> None:
             setattr(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
         DynamoHandler.call_action = _locked(DynamoHandler.call_action)
         DynamoDBStreamsHandler.call_action = _locked(DynamoDBStreamsHandler.call_action)
-        StreamShard.add = _stream_add(StreamShard.add)
+        StreamShard.add = _waking(StreamShard.add)
+        for name in ("send_message", "send_message_batch", "change_message_visibility"):
+            setattr(SQSBackend, name, _waking(getattr(SQSBackend, name)))
         StreamShard.get = _stream_get
         DynamoDBStreamsBackend.__init__ = _recent_iterators(DynamoDBStreamsBackend.__init__)
         for regions in dynamodbstreams_backends.values():  # backends made before install
@@ -476,16 +487,16 @@ def moto_path() -> Iterator[None]:
             ENABLED = previous
 
 
-def stream_written() -> threading.Event:
-    """An event set whenever a stream record is written (wakes the stream pump)."""
+def activity() -> threading.Event:
+    """An event set whenever moto records a stream record or a queue message (wakes the stream pump)."""
     event = threading.Event()
-    _written.append(event)
+    _activity.append(event)
     return event
 
 
-def forget_event(event: threading.Event) -> None:
+def forget(event: threading.Event) -> None:
     with contextlib.suppress(ValueError):
-        _written.remove(event)
+        _activity.remove(event)
 
 
 def _shard(stream_arn: str) -> Any:
@@ -497,18 +508,34 @@ def _shard(stream_arn: str) -> Any:
     return table.stream_shard if table is not None else None
 
 
-def trim_stream(stream_arn: str, before_sequence: int) -> int:
-    """Drop the stream's records with a sequence number below `before_sequence` (all readers are past them), as
-    DynamoDB drops records after 24 hours. Returns how many were dropped."""
+def trim_stream(stream_arn: str, before_sequence: int, keep: list[tuple[int, int]] = ()) -> int:  # type: ignore[assignment]
+    """Release the stream's records with a sequence number below `before_sequence` (every reader is past them), except
+    those in the `keep` ranges (inclusive; batches on the on-failure queue, which a redrive reads again), as DynamoDB
+    drops records after 24 hours. Released records before the first kept one are removed from the list; the others
+    leave a `None` (a pointer) until then. Returns how many records were released."""
     with LOCK:
         shard = _shard(stream_arn)
         if shard is None:
             return 0
-        count = min(max(before_sequence - shard.starting_sequence_number, 0), len(shard.items))
-        if count:
-            del shard.items[:count]
-            shard.starting_sequence_number += count
-        return count
+        base = shard.starting_sequence_number
+        end = min(max(before_sequence - base, 0), len(shard.items))
+        released = 0
+        for at in range(shard.__dict__.get("_postbox_released", 0), end):
+            sequence = base + at
+            if shard.items[at] is not None and not any(low <= sequence <= high for low, high in keep):
+                shard.items[at] = None
+                released += 1
+        # Later calls start from here: the end, or the first kept record (released once its range is no longer kept).
+        shard.__dict__["_postbox_released"] = min([end, *(max(low - base, 0) for low, high in keep
+                                                         if low - base < end and high >= base)])
+        drop = 0
+        while drop < end and shard.items[drop] is None:
+            drop += 1
+        if drop:
+            del shard.items[:drop]
+            shard.starting_sequence_number += drop
+            shard.__dict__["_postbox_released"] = max(shard.__dict__["_postbox_released"] - drop, 0)
+        return released
 
 
 def stream_length(stream_arn: str) -> int:
