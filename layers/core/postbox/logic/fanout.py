@@ -43,10 +43,26 @@ def fan_out(change: Change) -> None:
 
 def message_recipients(message: Item) -> list[str]:
     """Active users with view on the target, except the sender."""
-    candidates = [uid for uid in target_viewers(message["target_type"], message["target_id"])
-                  if not (message["sender_kind"] == "user" and uid == message["sender_id"])]
-    users = directory.get_users(candidates)
+    candidates = candidates_of(message, target_viewers(message["target_type"], message["target_id"]))
+    return recipients_among(candidates, directory.get_users(candidates))
+
+
+def candidates_of(message: Item, viewers: list[str]) -> list[str]:
+    """The target's viewers but the sender (an app sends as itself: every viewer is a candidate)."""
+    return [uid for uid in viewers if not (message["sender_kind"] == "user" and uid == message["sender_id"])]
+
+
+def recipients_among(candidates: list[str], users: dict[str, Item]) -> list[str]:
+    """The candidates in the directory and active, in order."""
     return [uid for uid in candidates if uid in users and users[uid].get("active", True)]
+
+
+def entries_for(message: Item, recipients: list[str]) -> list[Item]:
+    """One unread inbox entry per recipient, showing the message's preview."""
+    text, truncated = preview(message["message"])
+    return [inbox.entry_item(NewEntry(user_id=uid, kind="message", source_id=message["id"], sender=message["user"],
+                                      text=text, truncated=truncated, created_at=message["timestamp"]))
+            for uid in recipients]
 
 
 def preview(text: str) -> tuple[str, bool]:
@@ -56,12 +72,7 @@ def preview(text: str) -> tuple[str, bool]:
 
 def deliver_message(message: Item) -> int:
     """Write the missing inbox entries; returns how many were written."""
-    text, truncated = preview(message["message"])
-    entries = [inbox.entry_item(NewEntry(user_id=uid, kind="message", source_id=message["id"],
-                                         sender=message["user"], text=text, truncated=truncated,
-                                         created_at=message["timestamp"]))
-               for uid in message_recipients(message)]
-    return write_missing(entries)
+    return write_missing(entries_for(message, message_recipients(message)))
 
 
 def delete_entries(message: Item) -> int:
