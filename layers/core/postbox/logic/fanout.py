@@ -43,10 +43,17 @@ def fan_out(change: Change) -> None:
 
 def message_recipients(message: Item) -> list[str]:
     """Active users with view on the target, except the sender."""
+    return _recipients_and_sender(message)[0]
+
+
+def _recipients_and_sender(message: Item) -> tuple[list[str], Item | None]:
+    """The recipients, and the sending user's directory entry (read in the same BatchGetItem)."""
+    by_user = message["sender_kind"] == "user"
     candidates = [uid for uid in target_viewers(message["target_type"], message["target_id"])
-                  if not (message["sender_kind"] == "user" and uid == message["sender_id"])]
-    users = directory.get_users(candidates)
-    return [uid for uid in candidates if uid in users and users[uid].get("active", True)]
+                  if not (by_user and uid == message["sender_id"])]
+    users = directory.get_users(candidates + ([message["sender_id"]] if by_user else []))
+    recipients = [uid for uid in candidates if uid in users and users[uid].get("active", True)]
+    return recipients, users.get(message["sender_id"]) if by_user else None
 
 
 def preview(text: str) -> tuple[str, bool]:
@@ -57,10 +64,12 @@ def preview(text: str) -> tuple[str, bool]:
 def deliver_message(message: Item) -> int:
     """Write the missing inbox entries; returns how many were written."""
     text, truncated = preview(message["message"])
+    recipients, sender = _recipients_and_sender(message)
     entries = [inbox.entry_item(NewEntry(user_id=uid, kind="message", source_id=message["id"],
                                          sender=message["user"], text=text, truncated=truncated,
-                                         created_at=message["timestamp"]))
-               for uid in message_recipients(message)]
+                                         created_at=message["timestamp"],
+                                         sender_name=(sender or {}).get("name") or None))
+               for uid in recipients]
     return write_missing(entries)
 
 
