@@ -90,7 +90,8 @@ def test_inbox_lists_newest_first_with_exactly_the_item_fields(api, stream):
         assert set(item) == ITEM_FIELDS
     assert page["items"][1] == {
         "id": first["id"], "kind": "message", "source_id": first["id"], "from": "alice",
-        "from_name": "Alice Achieng", "subject": None, "text": "first", "truncated": False, "created_at": first["timestamp"], "read": False, "read_at": None, "archived": False,
+        "from_name": "Alice Achieng", "subject": None, "text": "first", "truncated": False,
+        "created_at": first["timestamp"], "read": False, "read_at": None, "archived": False,
     }
     assert page["items"][0]["from"] == "carol"
     assert inbox(api, "dave") == {"items": [], "next_cursor": None}
