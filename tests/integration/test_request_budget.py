@@ -1,5 +1,7 @@
 """docs/architecture.md#data-model's request budget, counted in DynamoDB requests: create 2, get 2, cursor list page 2,
-delete 3, mark-read 1 (and inbox reads stay flat)."""
+delete 3, mark-read 1 (and inbox reads stay flat), and docs/inbox.md#counts: a count is one GetItem whatever the
+inbox's size."""
+
 
 import pytest
 
@@ -54,10 +56,15 @@ def test_delete_costs_three_requests(api, message):
 
 
 def test_mark_read_costs_one_request(api, message):
+    """The entry's conditional update and the ADD on bob's counters, in one TransactWriteItems."""
     with dynamodb_requests() as calls:
         response = api.post(f"/api/v1/messaging/{message['id']}/read", user="bob")
     assert response.get_json() == {"markedRead": [message["id"]]}
-    assert calls == {"UpdateItem": 1}
+    assert calls == {"TransactWriteItems": 1}
+    with dynamodb_requests() as calls:
+        response = api.post(f"/api/v1/messaging/{message['id']}/read", user="bob")
+    assert response.get_json() == {"markedRead": []}  # already read: the guess fails, one read shows why
+    assert calls == {"TransactWriteItems": 1, "BatchGetItem": 1}
 
 
 def test_inbox_page_and_counts_are_flat(api, message):
@@ -66,4 +73,47 @@ def test_inbox_page_and_counts_are_flat(api, message):
     assert calls == {"Query": 1}
     with dynamodb_requests() as calls:
         assert api.get("/api/v1/inbox/counts", user="bob").get_json() == {"unread": 1, "total": 1}
-    assert calls == {"Query": 2}
+    assert calls == {"GetItem": 1}
+
+
+def _unread_entries(user: str, count: int) -> None:
+    """`count` unread entries for `user`, written the way the fan-out writes them (with their counters)."""
+    from postbox.dal import inbox
+    from postbox.dal.inbox import NewEntry
+    from postbox.ids import new_ulid
+
+    items = [inbox.entry_item(NewEntry(user_id=user, kind="message", source_id=new_ulid(), sender="alice",
+                                       text=f"n{n}", truncated=False, created_at=f"2026-01-01T00:00:{n % 60:02d}Z"))
+             for n in range(count)]
+    inbox.write_entries(items)
+
+
+@pytest.mark.parametrize("unread", [0, 5000])
+def test_an_inbox_event_costs_the_publisher_one_read_of_one_item(api, stream, unread):
+    """With 5,000 unread entries as with none: the publisher reads bob's counters item, nothing else."""
+    from postbox.dal import keys, table
+    from postbox.logic import publisher
+    from postbox.logic.changes import Change
+    from support.fakes import FakeJobQueue, FakePublisher
+
+    _unread_entries("bob", unread)
+    message = api.post("/api/v1/messaging", user="alice",
+                       json={"target_type": "user", "target_id": "bob", "message": "one more"}).get_json()
+    stream.pump.consumers[:] = [c for c in stream.pump.consumers if c.spec.function == "FanoutFunction"]
+    stream.drain()  # the fan-out writes bob's entry; the publisher is called below, alone
+    entry = table.get(keys.inbox_key("bob", message["id"]))
+    mqtt = FakePublisher()
+    with dynamodb_requests() as calls:
+        publisher.publish_change(Change(event="INSERT", new=entry, old=None),
+                                 publisher.Outlets(mqtt=mqtt, queue=FakeJobQueue()))
+    assert calls == {"GetItem": 1}
+    assert [payload["unread"] for payload in mqtt.on("postbox/user/bob/inbox")] == [unread + 1]
+
+
+@pytest.mark.parametrize("unread", [10, 1000])
+def test_counts_cost_one_get_item_whatever_the_inbox(api, unread):
+    _unread_entries("carol", unread)
+    with dynamodb_requests() as calls:
+        counts = api.get("/api/v1/inbox/counts", user="carol").get_json()
+    assert counts == {"unread": unread, "total": unread}
+    assert calls == {"GetItem": 1}

@@ -571,7 +571,7 @@ def get(caller: Caller, conversation_id: str, *, mark_read: bool, with_participa
     if mark_read and row is not None and not row.get("read"):
         from postbox.dal import inbox
 
-        row = inbox.transition(caller.id, ctx.cid, "read", iso(utcnow())).entry or row
+        row = {**row, **(inbox.transition(caller.id, ctx.cid, "read", iso(utcnow())).entry or {})}
     if with_participants:
         items = store.everything(ctx.cid)
         messages = [i for i in items if i.get("type") == store.MESSAGE]
@@ -739,7 +739,9 @@ def unread_count(caller: Caller) -> int:
     """GET /api/me/dashboard: the caller's unread conversations."""
     if caller.is_app:
         return 0
-    return feed.count(store.user_feed(caller.id, where=(("read", "eq", False),)))
+    from postbox.dal import counters
+
+    return counters.read(caller.id)["conversation_unread"]  # one GetItem (docs/inbox.md#counts)
 
 
 # -- attachments --------------------------------------------------------------------------------------------
