@@ -91,10 +91,11 @@ def _unread_entries(user: str, count: int) -> None:
 @pytest.mark.parametrize("unread", [0, 5000])
 def test_an_inbox_event_costs_the_publisher_one_read_of_one_item(api, stream, unread):
     """With 5,000 unread entries as with none: the publisher reads bob's counters item, nothing else."""
+    from support.fakes import FakeJobQueue, FakePublisher
+
     from postbox.dal import keys, table
     from postbox.logic import publisher
     from postbox.logic.changes import Change
-    from support.fakes import FakeJobQueue, FakePublisher
 
     _unread_entries("bob", unread)
     message = api.post("/api/v1/messaging", user="alice",

@@ -10,8 +10,6 @@ entry already changed, its condition fails, and nothing is counted twice; a chan
 computed again. A count is then one GetItem whatever the inbox's size.
 """
 
-import random
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -86,6 +84,8 @@ class Change:
 
 @dataclass
 class Outcome:
+    """What `apply` wrote."""
+
     after: dict[tuple[str, str], Item | None]   # the entries changed, as written (None: deleted)
     transactions: int
 
@@ -105,50 +105,52 @@ def state_condition(stored: Item | None) -> Any:
 
 
 def apply(changes: list[Change], *, stored: dict[tuple[str, str], Item | None] | None = None) -> Outcome:
-    """Write the changes with their counters. `stored` is what the caller knows (or guesses) of the entries; keys
-    missing from it are read first (one BatchGetItem per 100), and entries whose condition failed are read again."""
+    """Write the changes with their counters, ENTRIES_PER_TRANSACTION at a time. `stored` is what the caller knows
+    (or guesses) of the entries; keys missing from it are read first (one BatchGetItem per 100). A chunk is retried
+    with backoff when throttled or in conflict, and its entries whose condition failed are read again and planned
+    anew (one that needs no change any more drops out)."""
     by_key = {(c.key["PK"], c.key["SK"]): c for c in changes}
     known = dict(stored or {})
     missing = [c.key for k, c in by_key.items() if k not in known]
     if missing:
         found = table.batch_get(missing, consistent=True)
         known.update({(k["PK"], k["SK"]): found.get((k["PK"], k["SK"])) for k in missing})
-    pending = list(by_key)
     outcome = Outcome({}, 0)
+    order = list(by_key)
+    for start in range(0, len(order), ENTRIES_PER_TRANSACTION):
+        _apply_chunk(order[start:start + ENTRIES_PER_TRANSACTION], by_key, known, outcome)
+    return outcome
+
+
+def _apply_chunk(chunk_keys: list[tuple[str, str]], by_key: dict[tuple[str, str], Change],
+                 known: dict[tuple[str, str], Item | None], outcome: Outcome) -> None:
+    pending = chunk_keys
     for attempt in range(ATTEMPTS):
-        retry: list[tuple[str, str]] = []
-        stale: list[tuple[str, str]] = []
         planned = []
         for entry_key in pending:
             action, after = by_key[entry_key].plan(known[entry_key])
             if action is not None:
                 planned.append((entry_key, action, after))
-        for start in range(0, len(planned), ENTRIES_PER_TRANSACTION):
-            chunk = planned[start:start + ENTRIES_PER_TRANSACTION]
-            failed = _transact(chunk, by_key, known)
-            outcome.transactions += 1
-            if failed is None:
-                for entry_key, _, after in chunk:
-                    outcome.after[entry_key] = after
-                    known[entry_key] = after
-                continue
-            for (entry_key, _, _after), reason in zip(chunk, failed, strict=True):
-                if reason == "ConditionalCheckFailed":
-                    stale.append(entry_key)
-                elif reason in RETRYABLE or reason == "*":
-                    retry.append(entry_key)
-                elif reason in ("None", ""):
-                    retry.append(entry_key)  # cancelled because of another action
-                else:
-                    raise RuntimeError(f"inbox entry write failed: {reason}")
+        if not planned:
+            return
+        failed = _transact(planned, by_key, known)
+        outcome.transactions += 1
+        if failed is None:
+            for entry_key, _, after in planned:
+                outcome.after[entry_key] = after
+                known[entry_key] = after
+            return
+        stale = [entry_key for (entry_key, _, _), reason in zip(planned, failed, strict=True)
+                 if reason == "ConditionalCheckFailed"]
+        unknown = set(failed) - {"ConditionalCheckFailed", "None", "", "*"} - RETRYABLE
+        if unknown:
+            raise RuntimeError(f"inbox entry write failed: {sorted(unknown)}")
         if stale:
             found = table.batch_get([by_key[k].key for k in stale], consistent=True)
             known.update({k: found.get(k) for k in stale})
-        pending = stale + retry
-        if not pending:
-            return outcome
-        if retry and not stale:
-            _backoff(attempt)
+        else:
+            table._backoff(attempt)  # throttled or in conflict: the same again, later
+        pending = [entry_key for entry_key, _, _ in planned]
     raise RuntimeError("inbox entry writes kept failing")
 
 
@@ -172,10 +174,6 @@ def _transact(chunk: list[tuple[tuple[str, str], dict[str, Any], Item | None]], 
             raise
         return ["*"] * len(chunk)
     return None
-
-
-def _backoff(attempt: int) -> None:
-    time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))
 
 
 # -- the plans ---------------------------------------------------------------------------------------------------
