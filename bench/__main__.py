@@ -34,7 +34,7 @@ def main() -> None:
     if args.docs:
         report.check(Path(args.docs))
 
-    started = time.time()
+    started, load_before = time.time(), os.getloadavg()[0]
     results: dict = {"requests": requests.request_counts(),
                      "deep_pages": requests.deep_pages(messages=args.pages * 10 + 10, page_size=10, page=args.pages),
                      "imports": imports.cold_imports(args.repeats),
@@ -47,6 +47,7 @@ def main() -> None:
     results["throughput_tls"] = realtime.publish_throughput_tls(args.publishes)
     results["meta"] = {"python": sys.version.split()[0], "when": time.strftime("%Y-%m-%d %H:%M:%S"),
                        "seconds": round(time.time() - started, 1), "cpus": os.cpu_count(),
+                       "load": [round(load_before, 1), round(os.getloadavg()[0], 1)],
                        "args": {name: value for name, value in vars(args).items() if name != "docs"}}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2))

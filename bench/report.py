@@ -85,8 +85,10 @@ def summary(results: dict) -> str:
     meta = results["meta"]
     args = meta.get("args", {})
     sizes = " ".join(f"--{name.replace('_', '-')} {value}" for name, value in sorted(args.items()))
-    return (f"Measured {meta['when']} on {meta['cpus']} CPUs with Python {meta['python']}; the whole run took "
-            f"{meta['seconds']} s (`python -m bench {sizes}`).")
+    load = meta.get("load")
+    busy = f" (load average {load[0]} when it started, {load[1]} when it ended)" if load else ""
+    return (f"Measured {meta['when']} on {meta['cpus']} CPUs{busy} with Python {meta['python']}; the whole run "
+            f"took {meta['seconds']} s (`python -m bench {sizes}`).")
 
 
 def section(results: dict) -> str:
