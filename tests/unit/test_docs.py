@@ -323,3 +323,8 @@ def test_the_benchmark_page_has_the_block_make_bench_rewrites(tmp_path):
     assert "| DynamoDB requests: create | 2 (1 BatchGetItem, 1 PutItem) | 2 | 1.00x |" in text
     assert "stale figures" not in text and "`python -m bench --messages 200`" in text
     assert "on 2 CPUs (load average 0.5 when it started, 1.5 when it ended)" in text
+
+    results["failed"] = {"throughput_tls": "TimeoutError: _ssl.c:989: The handshake operation timed out"}
+    del results["imports"]
+    report.write_into(page, results)
+    assert "- `throughput_tls`: TimeoutError: _ssl.c:989: The handshake operation timed out" in page.read_text()
