@@ -6,6 +6,7 @@ stream records are pumped through the real stream handlers. e2e tests (tests/e2e
 stack as a separate process and use real HTTP and MQTT.
 """
 
+import copy
 import json
 import os
 import tempfile
@@ -135,6 +136,26 @@ class Stream:
 
     def drain(self) -> None:
         self.pump.drain()
+
+    def consumer(self, name: str):
+        """The pump's consumer of the stream function `name` (its template logical id)."""
+        return next(c for c in self.pump.consumers if c.spec.function == name)
+
+    def invocations(self, name: str, monkeypatch) -> list[tuple[dict, dict]]:
+        """(event, response) of every invocation of the function `name` by the pump from now on; the event as
+        the function received it."""
+        function = self.consumer(name).function
+        original = function.invoke
+        calls: list[tuple[dict, dict]] = []
+
+        def recording(event: dict) -> dict:
+            received = copy.deepcopy(event)
+            response = original(event)
+            calls.append((received, response))
+            return response
+
+        monkeypatch.setattr(function, "invoke", recording)
+        return calls
 
 
 @pytest.fixture
