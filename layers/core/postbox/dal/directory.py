@@ -114,3 +114,12 @@ def update_user(user_id: str, fields: dict[str, Any]) -> Item | None:
         return table.update_fields(user_key(user_id), fields, condition=Attr("PK").exists())
     except table.ConditionFailed:
         return None
+
+
+def names_of_kind(listed_as: str) -> list[Item]:
+    """Id, kind, display name and active flag of every entry of one listed kind (the recipient picker's search:
+    paged Queries of the kind's index partition that read no other field)."""
+    from boto3.dynamodb.conditions import Key as K
+
+    return table.query_all(K("GSI1PK").eq(keys.directory_kind_feed(listed_as)), index=keys.FEED_INDEX,
+                           projection=["id", "kind", "name", "username", "active"])

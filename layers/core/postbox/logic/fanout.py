@@ -43,8 +43,15 @@ def fan_out(change: Change) -> None:
 
 def message_recipients(message: Item) -> list[str]:
     """Active users with view on the target, except the sender."""
+    return _recipients_and_sender(message)[0]
+
+
+def _recipients_and_sender(message: Item) -> tuple[list[str], Item | None]:
+    """The recipients, and the sending user's directory entry (read in the same BatchGetItem)."""
+    by_user = message["sender_kind"] == "user"
     candidates = candidates_of(message, target_viewers(message["target_type"], message["target_id"]))
-    return recipients_among(candidates, directory.get_users(candidates))
+    users = directory.get_users(candidates + ([message["sender_id"]] if by_user else []))
+    return recipients_among(candidates, users), users.get(message["sender_id"]) if by_user else None
 
 
 def candidates_of(message: Item, viewers: list[str]) -> list[str]:
@@ -57,11 +64,12 @@ def recipients_among(candidates: list[str], users: dict[str, Item]) -> list[str]
     return [uid for uid in candidates if uid in users and users[uid].get("active", True)]
 
 
-def entries_for(message: Item, recipients: list[str]) -> list[Item]:
-    """One unread inbox entry per recipient, showing the message's preview."""
+def entries_for(message: Item, recipients: list[str], sender_name: str | None = None) -> list[Item]:
+    """One unread inbox entry per recipient, showing the message's preview and the sender's display name."""
     text, truncated = preview(message["message"])
     return [inbox.entry_item(NewEntry(user_id=uid, kind="message", source_id=message["id"], sender=message["user"],
-                                      text=text, truncated=truncated, created_at=message["timestamp"]))
+                                      text=text, truncated=truncated, created_at=message["timestamp"],
+                                      sender_name=sender_name))
             for uid in recipients]
 
 
@@ -72,7 +80,8 @@ def preview(text: str) -> tuple[str, bool]:
 
 def deliver_message(message: Item) -> int:
     """Write the missing inbox entries; returns how many were written."""
-    return write_missing(entries_for(message, message_recipients(message)))
+    recipients, sender = _recipients_and_sender(message)
+    return write_missing(entries_for(message, recipients, (sender or {}).get("name") or None))
 
 
 def delete_entries(message: Item) -> int:
