@@ -63,6 +63,25 @@ def settings(monkeypatch) -> Iterator[Callable[..., None]]:
 
 
 @pytest.fixture
+def dns(monkeypatch) -> dict[str, list[str]]:
+    """Fixed DNS answers for callback URLs (add names to the returned dict); IP literals resolve to themselves,
+    other names do not resolve."""
+    from postbox.integrations import webhooks
+
+    answers = {"hooks.acme.example": ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"]}
+
+    def resolve(host: str, port: int, *, timeout: float) -> list[str]:
+        if host in answers:
+            return answers[host]
+        if host.replace(".", "").isdigit() or ":" in host:
+            return [host]
+        raise webhooks.Unresolved(host)
+
+    monkeypatch.setattr(webhooks, "resolve", resolve)
+    return answers
+
+
+@pytest.fixture
 def aws() -> Iterator[dict[str, str]]:
     """moto with the template's table, bucket and on-failure queue."""
     from moto import mock_aws

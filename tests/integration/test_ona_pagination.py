@@ -6,8 +6,6 @@ docs/ona.md; ported from Ona's test suite and its pagination examples.
 import json
 import re
 
-import pytest
-
 MESSAGING = "/api/v1/messaging"
 BASE = "http://localhost/api/v1/messaging"
 SELF = {"target_type": "user", "target_id": "alice"}
@@ -15,20 +13,6 @@ INVALID_PAGE = {"detail": "Invalid page."}
 INVALID_CURSOR = {"detail": "Invalid cursor."}
 PAGE_TOO_LARGE = {"detail": "Page too large; use a smaller page_size or cursor pagination."}
 NEXT_LINK = re.compile(r'<http://localhost(/api/v1/messaging\?cursor=([A-Za-z0-9_.-]+)&[^>]*)>; rel="next"')
-
-
-@pytest.fixture
-def settings_env(monkeypatch):
-    """Set environment settings for one test (settings are read once and cached)."""
-    from postbox.settings import get_settings
-
-    def apply(**values: int) -> None:
-        for name, value in values.items():
-            monkeypatch.setenv(name, str(value))
-        get_settings.cache_clear()
-
-    yield apply
-    get_settings.cache_clear()
 
 
 def post_many(api, n: int, caller: str = "alice", target: dict = SELF, text: str = "Hello") -> list[dict]:
@@ -163,8 +147,8 @@ def test_page_size_defaults():
     assert (Settings().PAGE_SIZE_DEFAULT, Settings().PAGE_SIZE_MAX) == (1000, 10000)
 
 
-def test_bad_page_size_falls_back_to_the_default(api, settings_env):
-    settings_env(PAGE_SIZE_DEFAULT=2)
+def test_bad_page_size_falls_back_to_the_default(api, settings):
+    settings(PAGE_SIZE_DEFAULT=2)
     messages = post_many(api, 3)
 
     for bad in ("abc", "0", "-3", "", "2.5"):
@@ -176,8 +160,8 @@ def test_bad_page_size_falls_back_to_the_default(api, settings_env):
     assert get_list(api).get_json() == messages[:2]
 
 
-def test_page_size_is_capped(api, settings_env):
-    settings_env(PAGE_SIZE_MAX=2)
+def test_page_size_is_capped(api, settings):
+    settings(PAGE_SIZE_MAX=2)
     messages = post_many(api, 3)
 
     response = get_list(api, page_size="3")
@@ -189,9 +173,9 @@ def test_page_size_is_capped(api, settings_env):
     assert get_list(api, page_size="3", page="2").get_json() == messages[2:]
 
 
-def test_page_over_the_byte_limit_is_400_in_page_mode(api, settings_env):
+def test_page_over_the_byte_limit_is_400_in_page_mode(api, settings):
     messages = post_many(api, 4, text="x" * 200)
-    settings_env(PAGE_BYTES_MAX=2 * row_size(messages[0]) + 10)  # two rows fit, three do not
+    settings(PAGE_BYTES_MAX=2 * row_size(messages[0]) + 10)  # two rows fit, three do not
 
     for params in ({}, {"page_size": "3"}, {"page": "1", "page_size": "4"}):
         response = get_list(api, **params)
@@ -261,9 +245,9 @@ def test_cursor_walk_with_filters(api):
     assert pages == [[m] for m in alice]
 
 
-def test_cursor_page_ends_early_at_the_byte_limit(api, settings_env):
+def test_cursor_page_ends_early_at_the_byte_limit(api, settings):
     messages = post_many(api, 5, text="x" * 200)
-    settings_env(PAGE_BYTES_MAX=2 * row_size(messages[0]) + 10)
+    settings(PAGE_BYTES_MAX=2 * row_size(messages[0]) + 10)
 
     assert walk(api, **SELF) == [messages[:2], messages[2:4], messages[4:]]
     assert walk(api, **SELF, page_size="1") == [[m] for m in messages]
