@@ -8,3 +8,8 @@ def add_directory(document: dict[str, Any]) -> None:
     from postbox.logic.directory import parse_document, upsert
 
     upsert(parse_document(document))
+
+
+def ringo(**fields: Any) -> None:
+    """DHIS2's tests' switchToNewUser("ringo"): a user with no authorities and no groups (unless given)."""
+    add_directory({"users": [{"id": "ringo", "username": "ringo", "name": "Ringo Starr", **fields}]})
