@@ -13,6 +13,7 @@ from typing import Any
 
 import jwt
 import pytest
+from support.ona import send
 
 from postbox_local import template, tokens
 
@@ -56,14 +57,6 @@ def inbox_ids(api, user: str, **query) -> list[str]:
     return [item["id"] for item in api.get("/api/v1/inbox", user=user, query_string=query).get_json()["items"]]
 
 
-def send(api, caller: str, target_type: str, target_id: str, text: str = "hello", **fields) -> str:
-    who = {"app": APP} if caller == "app" else {"user": caller}
-    response = api.post("/api/v1/messaging", **who,
-                        json={"target_type": target_type, "target_id": target_id, "message": text, **fields})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
-
-
 def bob_marks(change: str, *ids_keys: str) -> Callable[[Any, dict[str, str]], None]:
     def setup(api, world):
         response = api.post(f"/api/v1/inbox/{change}", user="bob", json={"ids": [world[k] for k in ids_keys]})
@@ -77,11 +70,11 @@ def project_with_manager(api, world):
 
     upsert(parse_document({"targets": [{"type": "project", "id": "12", "name": "Household survey",
                                         "acl": {"alice": "owner", "erin": "readonly", "carol": "manager"}}]}))
-    world["project_msg"] = send(api, "alice", "project", "12")
+    world["project_msg"] = send(api, "alice", "project", "12")["id"]
 
 
 def alice_posts_to_trees(api, world):
-    world["trees_msg"] = send(api, "alice", "entitylist", "trees")
+    world["trees_msg"] = send(api, "alice", "entitylist", "trees")["id"]
 
 
 def gone_for(user: str, key: str) -> Callable[[Any, dict[str, str]], None]:
@@ -550,7 +543,8 @@ def upload_as(api, user: str, data: bytes = b"register\n") -> str:
 def attach(sender: str, target_type: str, target_id: str, file_key: str, message_key: str):
     def setup(api, world):
         world[file_key] = upload_as(api, sender)
-        world[message_key] = send(api, sender, target_type, target_id, "with a file", attachments=[world[file_key]])
+        world[message_key] = send(api, sender, target_type, target_id, "with a file",
+                                  attachments=[world[file_key]])["id"]
     return setup
 
 
@@ -773,8 +767,8 @@ def bad_tokens() -> dict[str, str]:
 
 @pytest.fixture
 def world(api, stream) -> dict[str, str]:
-    ids = {"xform": send(api, "carol", "xform", "34", "Form message"),
-           "user_msg": send(api, "alice", "user", "bob", "Hi Bob")}
+    ids = {"xform": send(api, "carol", "xform", "34", "Form message")["id"],
+           "user_msg": send(api, "alice", "user", "bob", "Hi Bob")["id"]}
     stream.drain()
     return ids
 
