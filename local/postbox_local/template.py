@@ -43,7 +43,9 @@ class Route:
     def regex(self) -> re.Pattern[str]:
         pattern = re.sub(r"\{(\w+)\+\}", r"(?P<\1>.+)", self.path)
         pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
-        return re.compile(f"^{pattern}$")
+        # API Gateway (REST) routes `/x/` to the resource `/x`; each face's handlers decide whether a trailing
+        # slash is accepted (DHIS2's are, docs/dhis2.md).
+        return re.compile(f"^{pattern}/?$")
 
     @property
     def specificity(self) -> tuple[int, int]:

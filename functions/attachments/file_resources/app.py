@@ -18,6 +18,7 @@ from postbox.models.dhis2 import web_message
 app = dhis2_resolver()
 
 
+@app.post("/api/<version>/fileResources", include_in_schema=False)
 @app.post("/api/fileResources", summary="Upload a message attachment (DHIS2)", tags=["DHIS2 file resources"],
           description="multipart/form-data with the file in the field `file`; up to about 4 MB through the API.",
           responses={202: {"description": "WebMessage; the new attachment id is response.fileResource.id"},
@@ -25,6 +26,7 @@ app = dhis2_resolver()
                      409: {"description": "Empty, too large, a type that is not allowed, or another domain"}})
 def upload(domain: Annotated[str, Query(description="MESSAGE_ATTACHMENT (DHIS2's default, DATA_VALUE, is "
                                                     "refused)")] = "DATA_VALUE"):
+    check_version(app)
     resource = store_file_resource(current_caller(app), domain, file_parts(app.current_event, "file"))
     body = web_message(202, "File resource created",
                        response={"responseType": "FileResource", "fileResource": resource.model_dump()})

@@ -12,7 +12,7 @@ app = dhis2_resolver()
 def dashboard():
     check_version(app)
     count = conversations.unread_count(current_caller(app))
-    return respond(app, 200, {"unreadMessageConversations": count}, root="dashboard")
+    return respond(app, 200, {"unreadMessageConversations": count, "unreadInterpretations": 0}, root="dashboard")
 
 
 lambda_handler = api_entry(app)

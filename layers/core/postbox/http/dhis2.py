@@ -83,6 +83,8 @@ def message_response(app: APIGatewayRestResolver, status: int, message: str | No
 
 # -- fields ------------------------------------------------------------------------------------------------
 
+FIELDS_DEPTH_MAX = 8
+
 
 def parse_fields(text: str) -> dict[str, Any]:
     """`id,name,messages[text,sender[id]]` → {"id": {}, "name": {}, "messages": {"text": {}, "sender": {"id": {}}}}."""
@@ -92,6 +94,8 @@ def parse_fields(text: str) -> dict[str, Any]:
     for index, char in enumerate(text):
         if char == "[":
             depth += 1
+            if depth > FIELDS_DEPTH_MAX:
+                raise BadRequest(f"Invalid fields: nested deeper than {FIELDS_DEPTH_MAX} levels")
         elif char == "]":
             depth -= 1
             if depth < 0:
@@ -152,6 +156,17 @@ def page_url(app: APIGatewayRestResolver, base: str, page: int) -> str:
     return f"{base}?{urlencode([('page', page), *params])}"
 
 
+def resource_url(app: APIGatewayRestResolver) -> str:
+    """The absolute URL of the resource as the client called it, without a trailing slash."""
+    return request_url_base(app.current_event).rstrip("/")
+
+
+def context_path(app: APIGatewayRestResolver) -> str:
+    """DHIS2's contextPath: the absolute URL that `/api/...` hangs from (scheme://host[:port][/stage])."""
+    url = request_url_base(app.current_event)
+    return url[: url.index("/api/")] if "/api/" in url else url.rstrip("/")
+
+
 def location(app: APIGatewayRestResolver, conversation_id: str) -> str:
     return f"{collection_url(app)}/{conversation_id}"
 
@@ -165,7 +180,7 @@ def _validation_body(error: RequestValidationError, event: Any) -> dict[str, Any
 
 
 def dhis2_resolver() -> APIGatewayRestResolver:
-    app = make_resolver(_validation_body)
+    app = make_resolver(_validation_body, trailing_slash=True)
 
     def error(status: int, body: dict[str, Any]) -> Response:
         return respond(app, status, body, root="webMessage" if "httpStatus" in body else "message")

@@ -61,10 +61,24 @@ def _refuse_json_arrays_for_objects(app: APIGatewayRestResolver, next_middleware
     return next_middleware(app)
 
 
-def make_resolver(validation_body: Callable[[RequestValidationError, Any], dict[str, Any]]) -> APIGatewayRestResolver:
-    """A REST resolver with validation; `validation_body(error, event)` renders validation errors for this face."""
+def _refuse_trailing_slashes(app: APIGatewayRestResolver, next_middleware: Callable) -> Any:
+    """API Gateway and Powertools both let `/x/` reach the route `/x`; only the DHIS2 face, whose server accepts
+    a trailing slash, answers it (docs/dhis2.md). The other faces' APIs have none: 404."""
+    path = app.current_event.path or ""
+    if len(path) > 1 and path.endswith("/"):
+        from postbox.errors import NotFound
+
+        raise NotFound(NOT_FOUND)
+    return next_middleware(app)
+
+
+def make_resolver(validation_body: Callable[[RequestValidationError, Any], dict[str, Any]], *,
+                  trailing_slash: bool = False) -> APIGatewayRestResolver:
+    """A REST resolver with validation; `validation_body(error, event)` renders validation errors for this face;
+    `trailing_slash` lets `/x/` reach the route `/x`."""
     app = APIGatewayRestResolver(enable_validation=True, response_validation_error_http_code=500)
-    app.use([_refuse_oversize_bodies, _refuse_json_arrays_for_objects])
+    app.use([_refuse_oversize_bodies, _refuse_json_arrays_for_objects,
+             *(() if trailing_slash else (_refuse_trailing_slashes,))])
 
     @app.exception_handler(RequestValidationError)
     def _invalid(error: RequestValidationError) -> Response:
