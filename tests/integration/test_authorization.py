@@ -785,6 +785,20 @@ ROWS.update({
     ],
 })
 
+# -- recipients by name for the web inbox's picker (docs/web.md#the-recipient-picker) -----------------------------
+HH_FORM = {"results": [{"kind": "xform", "id": "34", "name": "hh_form"}]}
+
+ROWS.update({
+    ("GET", "/api/v1/lookup"): [
+        Case("an active user finds the targets they may write to", "/api/v1/lookup", query={"query": "hh"},
+             calls=[("app", 403, {"detail": "Applications cannot look up recipients."}),
+                    ("ghost", 403, NO_PERMISSION), ("frank", 403, NO_PERMISSION),
+                    ("dave", 200, {"results": []}),        # no role on the form
+                    ("bob", 200, {"results": []}),         # dataentry: may not write to it
+                    ("carol", 200, HH_FORM), ("admin", 200, HH_FORM)]),
+    ],
+})
+
 TEMPLATE_ROUTES = {(route.method, route.path): route for route in template.routes()}
 
 

@@ -3,7 +3,8 @@
 import pytest
 
 INBOX = "/api/v1/inbox"
-ITEM_FIELDS = {"id", "kind", "source_id", "from", "text", "truncated", "created_at", "read", "read_at", "archived"}
+ITEM_FIELDS = {"id", "kind", "source_id", "from", "from_name", "subject", "text", "truncated", "created_at", "read",
+               "read_at", "archived"}
 NO_INBOX = {"detail": "Applications have no inbox."}
 INVALID_CURSOR = {"detail": "Invalid cursor."}
 NOT_FOUND = {"detail": "Not found."}
@@ -88,8 +89,9 @@ def test_inbox_lists_newest_first_with_exactly_the_item_fields(api, stream):
     for item in page["items"]:
         assert set(item) == ITEM_FIELDS
     assert page["items"][1] == {
-        "id": first["id"], "kind": "message", "source_id": first["id"], "from": "alice", "text": "first",
-        "truncated": False, "created_at": first["timestamp"], "read": False, "read_at": None, "archived": False,
+        "id": first["id"], "kind": "message", "source_id": first["id"], "from": "alice",
+        "from_name": "Alice Achieng", "subject": None, "text": "first", "truncated": False,
+        "created_at": first["timestamp"], "read": False, "read_at": None, "archived": False,
     }
     assert page["items"][0]["from"] == "carol"
     assert inbox(api, "dave") == {"items": [], "next_cursor": None}
@@ -447,3 +449,20 @@ def test_every_inbox_change_is_published_to_the_users_inbox_topic(api, stream, p
     stream.drain()
     assert len(published()) == before
     assert published("postbox/user/alice/inbox") == []
+
+
+def test_a_conversation_row_shows_its_subject_and_the_last_sender_who_is_not_me(api, stream):
+    created = api.post("/api/messageConversations", user="carol",
+                       json={"subject": "Stock-out", "text": "Out of kits", "users": [{"id": "bob"}]})
+    assert created.status_code == 201, created.get_json()
+    stream.drain()
+    [row] = inbox(api, kind="conversation")["items"]
+    assert (row["subject"], row["from"], row["text"]) == ("Stock-out", "Carol Chebet", "Out of kits")
+    reply = api.request("POST", f"/api/messageConversations/{row['source_id']}", user="bob",
+                        data="Kits arrive Friday", content_type="text/plain")
+    assert reply.status_code == 201, reply.get_data(as_text=True)
+    stream.drain()
+    [mine] = inbox(api, kind="conversation")["items"]
+    assert (mine["subject"], mine["from"], mine["text"]) == ("Stock-out", "Carol Chebet", "Kits arrive Friday")
+    [hers] = inbox(api, "carol", kind="conversation")["items"]
+    assert (hers["from"], hers["read"]) == ("Bob Baraka", False)

@@ -7,11 +7,12 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from postbox.dal import directory as store
-from postbox.http.dhis2 import check_version, dhis2_resolver, page_url, parse_fields, resource_url, respond, select
+from postbox.http.dhis2 import Dhis2Routes, dhis2_resolver, page_url, parse_fields, resource_url, respond, select
 from postbox.http.resolver import api_entry, current_caller, json_response
 from postbox.logic import dhis2_directory
 
 app = dhis2_resolver()
+routes = Dhis2Routes(app)
 TAGS = ["DHIS2 people and system"]
 FORBIDDEN = {403: {"description": "Not an active directory user or a known application"}}
 QUERY = Query(max_length=200, description="Words that start words of the name or username (empty: anyone)")
@@ -19,18 +20,14 @@ LIST_RESPONSES = {**FORBIDDEN, 400: {"description": "A page or pageSize out of r
                   409: {"description": "An invalid filter or order: unknown property or operator"}}
 
 
-@app.get("/api/<version>/userLookup", include_in_schema=False)
-@app.get("/api/userLookup", summary="Find people to address", tags=TAGS, responses=FORBIDDEN)
+@routes.get("/api/userLookup", summary="Find people to address", tags=TAGS, responses=FORBIDDEN)
 def user_lookup(query: Annotated[str, QUERY]):
-    check_version(app)
     return respond(app, 200, dhis2_directory.user_lookup(current_caller(app), query), root="userLookups")
 
 
-@app.get("/api/<version>/userLookup/feedbackRecipients", include_in_schema=False)
-@app.get("/api/userLookup/feedbackRecipients", summary="Find people in the feedback recipients group", tags=TAGS,
+@routes.get("/api/userLookup/feedbackRecipients", summary="Find people in the feedback recipients group", tags=TAGS,
          responses={**FORBIDDEN, 409: {"description": "No feedback recipients group (E6200)"}})
 def feedback_recipients(query: Annotated[str, QUERY]):
-    check_version(app)
     return respond(app, 200, dhis2_directory.feedback_recipient_lookup(current_caller(app), query),
                    root="userLookups")
 
@@ -42,7 +39,6 @@ FILTER = Query(description="property:operator:value; operators eq, ne, like, ili
 
 def _list(kind: str, collection: str, fields: str | None, filter: list[str] | None, order: str | None, page: int,
           pageSize: int, paging: bool, rootJunction: str):
-    check_version(app)
     query = dhis2_directory.ListQuery(filters=filter or [], order=order, page=page, page_size=pageSize,
                                       paging=paging, root_junction=rootJunction)
     rows, pager = dhis2_directory.collection(current_caller(app), kind, query)
@@ -63,33 +59,28 @@ PageSize = Annotated[int, Query(ge=1, le=1000)]
 Junction = Annotated[str, Query(pattern="^(?i:AND|OR)$")]
 
 
-@app.get("/api/<version>/users", include_in_schema=False)
-@app.get("/api/users", summary="Active users, as lookups show them", tags=TAGS, responses=LIST_RESPONSES)
+@routes.get("/api/users", summary="Active users, as lookups show them", tags=TAGS, responses=LIST_RESPONSES)
 def users(fields: Annotated[str | None, FIELDS] = None, filter: Annotated[list[str] | None, FILTER] = None,
           order: Annotated[str | None, Query(max_length=200)] = None, page: Page = 1, pageSize: PageSize = 50,
           paging: bool = True, rootJunction: Junction = "AND"):
     return _list(store.USER, "users", fields, filter, order, page, pageSize, paging, rootJunction)
 
 
-@app.get("/api/<version>/users/<user_id>", include_in_schema=False)
-@app.get("/api/users/<user_id>", summary="One active user, as lookups show them", tags=TAGS,
+@routes.get("/api/users/<user_id>", summary="One active user, as lookups show them", tags=TAGS,
          responses={**FORBIDDEN, 404: {"description": "No such active user (E1005)"}})
 def user(user_id: Annotated[str, Path()], fields: Annotated[str | None, FIELDS] = None):
-    check_version(app)
     found = dhis2_directory.user_by_id(current_caller(app), user_id)
     return respond(app, 200, select(found, parse_fields(fields or "*")), root="user")
 
 
-@app.get("/api/<version>/userGroups", include_in_schema=False)
-@app.get("/api/userGroups", summary="User groups", tags=TAGS, responses=LIST_RESPONSES)
+@routes.get("/api/userGroups", summary="User groups", tags=TAGS, responses=LIST_RESPONSES)
 def user_groups(fields: Annotated[str | None, FIELDS] = None, filter: Annotated[list[str] | None, FILTER] = None,
                 order: Annotated[str | None, Query(max_length=200)] = None, page: Page = 1, pageSize: PageSize = 50,
                 paging: bool = True, rootJunction: Junction = "AND"):
     return _list(store.GROUP, "userGroups", fields, filter, order, page, pageSize, paging, rootJunction)
 
 
-@app.get("/api/<version>/organisationUnits", include_in_schema=False)
-@app.get("/api/organisationUnits", summary="Organisation units", tags=TAGS, responses=LIST_RESPONSES)
+@routes.get("/api/organisationUnits", summary="Organisation units", tags=TAGS, responses=LIST_RESPONSES)
 def organisation_units(fields: Annotated[str | None, FIELDS] = None,
                        filter: Annotated[list[str] | None, FILTER] = None,
                        order: Annotated[str | None, Query(max_length=200)] = None, page: Page = 1,

@@ -176,3 +176,12 @@ def member_count(container_kind: str, container_id: str) -> int:
 
     pk = keys.directory_key(container_kind, container_id)["PK"]
     return table.count(K("PK").eq(pk) & K("SK").begins_with("MEMBER#"), consistent=True)
+
+
+def names_of_kind(listed_as: str) -> list[Item]:
+    """Id, kind, display name and active flag of every entry of one listed kind (the recipient picker's search:
+    paged Queries of the kind's index partition that read no other field)."""
+    from boto3.dynamodb.conditions import Key as K
+
+    return table.query_all(K("GSI1PK").eq(keys.directory_kind_feed(listed_as)), index=keys.FEED_INDEX,
+                           projection=["id", "kind", "name", "username", "active"])

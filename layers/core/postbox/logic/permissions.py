@@ -187,6 +187,26 @@ def load_target_access(caller: Caller, target_type: str, target_id: str) -> Targ
     return TargetAccess(actor, target_type, target_id, target, role_item["role"] if role_item else None)
 
 
+def writable_targets(actor: Actor) -> list[Item]:
+    """The non-user targets an active user may write a message to (Ona's change on the target, as `can_post`):
+    every target for a superuser, else those where the user's effective role is a change role (the user's role
+    rows, then one BatchGetItem of the roles and the targets)."""
+    if not actor.is_user:
+        return []
+    if actor.superuser:
+        return store.names_of_kind("target")
+    held = store.viewable_targets(actor.caller.id)
+    found = store.get_many([key for t_type, t_id in held
+                            for key in (keys.role_key(t_type, t_id, actor.caller.id), store.target_key(t_type, t_id))])
+    writable = []
+    for t_type, t_id in held:
+        role = found.get(tuple(keys.role_key(t_type, t_id, actor.caller.id).values()))
+        target = found.get(tuple(store.target_key(t_type, t_id).values()))
+        if role and target and role.get("role") in CHANGE_ROLES:
+            writable.append(target)
+    return writable
+
+
 def target_viewers(target_type: str, target_id: str) -> list[str]:
     """Users who receive a target's messages in their inbox: the user itself, or everyone with a role."""
     if target_type == "user":
