@@ -38,6 +38,7 @@ class Route:
     function: str          # logical id
     code_dir: Path
     authorized: bool
+    authorizer: str = "CognitoAuthorizer"
 
     @property
     def regex(self) -> re.Pattern[str]:
@@ -93,7 +94,8 @@ def routes() -> list[Route]:
                 continue
             auth = (event["Properties"].get("Auth") or {}).get("Authorizer")
             found.append(Route(event["Properties"]["Method"].upper(), event["Properties"]["Path"], name,
-                               ROOT / props["CodeUri"], authorized=auth != "NONE"))
+                               ROOT / props["CodeUri"], authorized=auth != "NONE",
+                               authorizer=auth or "CognitoAuthorizer"))
     return sorted(found, key=lambda r: r.specificity, reverse=True)
 
 

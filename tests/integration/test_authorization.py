@@ -799,6 +799,26 @@ ROWS.update({
     ],
 })
 
+# -- browser sessions (docs/dhis2.md#browser-sessions) -----------------------------------------------------------
+NO_SESSION = {"detail": "Applications have no browser session."}
+
+
+def sets_the_cookie(body, world) -> bool:
+    return body is None
+
+
+ROWS.update({
+    ("POST", "/api/v1/session"): [
+        Case("each active person starts their own", "/api/v1/session",
+             calls=[("app", 403, NO_SESSION), ("ghost", 403, NO_PERMISSION), ("frank", 403, NO_PERMISSION),
+                    ("dave", 204, sets_the_cookie), ("bob", 204, sets_the_cookie)]),
+    ],
+    ("DELETE", "/api/v1/session"): [
+        Case("anyone signed in ends theirs", "/api/v1/session",
+             calls=[("app", 204, None), ("bob", 204, None)]),
+    ],
+})
+
 TEMPLATE_ROUTES = {(route.method, route.path): route for route in template.routes()}
 
 

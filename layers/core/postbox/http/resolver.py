@@ -120,7 +120,12 @@ def make_resolver(validation_body: Callable[[RequestValidationError, Any], dict[
 def current_caller(app: APIGatewayRestResolver) -> Caller:
     """The caller from the authorizer's claims; nothing else in the request is trusted."""
     authorizer = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
-    return caller_from_claims(authorizer.get("claims"))
+    claims = authorizer.get("claims")
+    if claims is None and "token_use" in authorizer:
+        # A Lambda REQUEST authorizer (the session authorizer, docs/dhis2.md#browser-sessions) passes the token's
+        # claims as its flat context.
+        claims = authorizer
+    return caller_from_claims(claims)
 
 
 def api_entry(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
