@@ -277,6 +277,16 @@ def web_message(status: int, message: str | None) -> dict[str, Any]:
             "message": message}
 
 
+DHIS2_NO_PERMISSION = web_message(403, "You do not have permission to perform this action.")
+NO_USER_SETTINGS = web_message(403, "Applications have no user settings.")
+FEEDBACK = {"feedbackRecipients": {"id": "support", "name": "support", "displayName": "support"}}
+BOB = {"id": "bob", "username": "bob", "firstName": "Bob", "surname": "Baraka", "displayName": "Bob Baraka"}
+CAROL = {"id": "carol", "username": "carol", "firstName": "Carol", "surname": "Chebet", "displayName": "Carol Chebet"}
+SUPPORT_GROUP = {"pager": {"page": 1, "pageCount": 1, "total": 1, "pageSize": 50},
+                 "userGroups": [{"id": "support", "displayName": "support"}]}
+DISTRICT = {"organisationUnits": [{"id": "OuDistrict1", "displayName": "District 1"}]}
+
+
 def alice_writes_bob(api, world):
     response = api.post(MC, user="alice", json={"subject": "Stock", "text": "Hi Bob", "users": [{"id": "bob"}]})
     assert response.status_code == 201, response.get_json()
@@ -504,8 +514,65 @@ DHIS2_ROWS: dict[tuple[str, str], list[Case]] = {
     ],
     ("GET", "/api/me/dashboard"): [
         Case("each user counts their own", "/api/me/dashboard", setup=alice_writes_bob,
-             calls=[("dave", 200, {"unreadMessageConversations": 0}), ("alice", 200, {"unreadMessageConversations": 0}),
-                    ("bob", 200, {"unreadMessageConversations": 1})]),
+             calls=[("dave", 200, {"unreadMessageConversations": 0, "unreadInterpretations": 0}),
+                    ("alice", 200, {"unreadMessageConversations": 0, "unreadInterpretations": 0}),
+                    ("bob", 200, {"unreadMessageConversations": 1, "unreadInterpretations": 0})]),
+    ],
+    # What the DHIS2 Messaging app reads about people (docs/dhis2.md#looking-people-up): active users and known
+    # applications; never anyone's email, phone or authorities but the caller's own.
+    ("GET", "/api/me"): [
+        Case("each active user reads their own", "/api/me", query={"fields": "id,email"},
+             calls=[("app", 403, NO_USER_SETTINGS), ("ghost", 403, DHIS2_NO_PERMISSION),
+                    ("frank", 403, DHIS2_NO_PERMISSION), ("dave", 200, {"id": "dave", "email": "dave@example.org"}),
+                    ("bob", 200, {"id": "bob", "email": "bob@example.org"})]),
+    ],
+    ("GET", "/api/userSettings"): [
+        Case("each active user reads their own", "/api/userSettings", query={"key": "keyUiLocale"},
+             calls=[("app", 403, NO_USER_SETTINGS), ("ghost", 403, DHIS2_NO_PERMISSION),
+                    ("frank", 403, DHIS2_NO_PERMISSION), ("bob", 200, {"keyUiLocale": "en"})]),
+    ],
+    ("GET", "/api/system/info"): [
+        Case("anyone authenticated", "/api/system/info", query={"fields": "version"},
+             calls=[("ghost", 200, {"version": "2.40.0"}), ("app", 200, None), ("bob", 200, {"version": "2.40.0"})]),
+    ],
+    ("GET", "/api/configuration"): [
+        Case("active users and known applications", "/api/configuration",
+             calls=[("ghost", 403, DHIS2_NO_PERMISSION), ("frank", 403, DHIS2_NO_PERMISSION), ("app", 200, FEEDBACK),
+                    ("dave", 200, FEEDBACK)]),
+    ],
+    ("GET", "/api/userLookup"): [
+        Case("active users and known applications; names only", "/api/userLookup", query={"query": "bob"},
+             calls=[("ghost", 403, DHIS2_NO_PERMISSION), ("frank", 403, DHIS2_NO_PERMISSION),
+                    ("app", 200, {"users": [BOB]}), ("dave", 200, {"users": [BOB]})]),
+    ],
+    ("GET", "/api/userLookup/feedbackRecipients"): [
+        Case("active users and known applications; names only", "/api/userLookup/feedbackRecipients",
+             query={"query": "car"},
+             calls=[("ghost", 403, DHIS2_NO_PERMISSION), ("frank", 403, DHIS2_NO_PERMISSION),
+                    ("app", 200, {"users": [CAROL]}), ("dave", 200, {"users": [CAROL]})]),
+    ],
+    ("GET", "/api/users"): [
+        Case("active users and known applications; names only", "/api/users",
+             query={"filter": "username:eq:bob", "fields": "*", "paging": "false"},
+             calls=[("ghost", 403, DHIS2_NO_PERMISSION), ("frank", 403, DHIS2_NO_PERMISSION),
+                    ("app", 200, {"users": [{**BOB, "name": "Bob Baraka"}]}),
+                    ("dave", 200, {"users": [{**BOB, "name": "Bob Baraka"}]})]),
+    ],
+    ("GET", "/api/users/{user_id}"): [
+        Case("active users and known applications; names only", "/api/users/bob",
+             calls=[("ghost", 403, DHIS2_NO_PERMISSION), ("frank", 403, DHIS2_NO_PERMISSION),
+                    ("app", 200, {**BOB, "name": "Bob Baraka"}), ("dave", 200, {**BOB, "name": "Bob Baraka"})]),
+    ],
+    ("GET", "/api/userGroups"): [
+        Case("active users and known applications", "/api/userGroups", query={"filter": "id:eq:support"},
+             calls=[("ghost", 403, DHIS2_NO_PERMISSION), ("frank", 403, DHIS2_NO_PERMISSION),
+                    ("app", 200, SUPPORT_GROUP), ("dave", 200, SUPPORT_GROUP)]),
+    ],
+    ("GET", "/api/organisationUnits"): [
+        Case("active users and known applications", "/api/organisationUnits",
+             query={"filter": "displayName:token:dist", "paging": "false"},
+             calls=[("ghost", 403, DHIS2_NO_PERMISSION), ("frank", 403, DHIS2_NO_PERMISSION),
+                    ("app", 200, DISTRICT), ("dave", 200, DISTRICT)]),
     ],
 }
 
@@ -593,6 +660,12 @@ ROWS.update({
     ],
     ("POST", "/api/fileResources"): [
         Case("any authenticated caller may upload (DHIS2)", "/api/fileResources",
+             query={"domain": "MESSAGE_ATTACHMENT"}, form=a_file_resource,
+             calls=[("dave", 202, lambda body, world: body["response"]["fileResource"]["contentLength"] == 9),
+                    ("app", 202, None), ("alice", 202, None)]),
+    ],
+    ("POST", "/api/{version}/fileResources"): [
+        Case("any authenticated caller may upload (DHIS2, versioned)", "/api/40/fileResources",
              query={"domain": "MESSAGE_ATTACHMENT"}, form=a_file_resource,
              calls=[("dave", 202, lambda body, world: body["response"]["fileResource"]["contentLength"] == 9),
                     ("app", 202, None), ("alice", 202, None)]),
@@ -715,6 +788,26 @@ ROWS.update({
                     ("dave", 200, {"results": []}),        # no role on the form
                     ("bob", 200, {"results": []}),         # dataentry: may not write to it
                     ("carol", 200, HH_FORM), ("admin", 200, HH_FORM)]),
+    ],
+})
+
+# -- browser sessions (docs/dhis2.md#browser-sessions) -----------------------------------------------------------
+NO_SESSION = {"detail": "Applications have no browser session."}
+
+
+def sets_the_cookie(body, world) -> bool:
+    return body is None
+
+
+ROWS.update({
+    ("POST", "/api/v1/session"): [
+        Case("each active person starts their own", "/api/v1/session",
+             calls=[("app", 403, NO_SESSION), ("ghost", 403, NO_PERMISSION), ("frank", 403, NO_PERMISSION),
+                    ("dave", 204, sets_the_cookie), ("bob", 204, sets_the_cookie)]),
+    ],
+    ("DELETE", "/api/v1/session"): [
+        Case("anyone signed in ends theirs", "/api/v1/session",
+             calls=[("app", 204, None), ("bob", 204, None)]),
     ],
 })
 

@@ -122,10 +122,24 @@ def _one_caller_check(app: APIGatewayRestResolver, next_middleware: Callable) ->
         table.clear_gate()
 
 
-def make_resolver(validation_body: Callable[[RequestValidationError, Any], dict[str, Any]]) -> APIGatewayRestResolver:
-    """A REST resolver with validation; `validation_body(error, event)` renders validation errors for this face."""
+def _refuse_trailing_slashes(app: APIGatewayRestResolver, next_middleware: Callable) -> Any:
+    """API Gateway and Powertools both let `/x/` reach the route `/x`; only the DHIS2 face, whose server accepts
+    a trailing slash, answers it (docs/dhis2.md). The other faces' APIs have none: 404."""
+    path = app.current_event.path or ""
+    if len(path) > 1 and path.endswith("/"):
+        from postbox.errors import NotFound
+
+        raise NotFound(NOT_FOUND)
+    return next_middleware(app)
+
+
+def make_resolver(validation_body: Callable[[RequestValidationError, Any], dict[str, Any]], *,
+                  trailing_slash: bool = False) -> APIGatewayRestResolver:
+    """A REST resolver with validation; `validation_body(error, event)` renders validation errors for this face;
+    `trailing_slash` lets `/x/` reach the route `/x`."""
     app = APIGatewayRestResolver(enable_validation=True, response_validation_error_http_code=500)
-    app.use([_refuse_unreadable_bodies, _one_caller_check, _refuse_oversize_bodies, _refuse_json_arrays_for_objects])
+    app.use([_refuse_unreadable_bodies, *(() if trailing_slash else (_refuse_trailing_slashes,)), _one_caller_check,
+             _refuse_oversize_bodies, _refuse_json_arrays_for_objects])
 
     @app.exception_handler(RequestValidationError)
     def _invalid(error: RequestValidationError) -> Response:
@@ -177,7 +191,12 @@ def make_resolver(validation_body: Callable[[RequestValidationError, Any], dict[
 def current_caller(app: APIGatewayRestResolver) -> Caller:
     """The caller from the authorizer's claims; nothing else in the request is trusted."""
     authorizer = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
-    return caller_from_claims(authorizer.get("claims"))
+    claims = authorizer.get("claims")
+    if claims is None and "token_use" in authorizer:
+        # A Lambda REQUEST authorizer (the session authorizer, docs/dhis2.md#browser-sessions) passes the token's
+        # claims as its flat context.
+        claims = authorizer
+    return caller_from_claims(claims)
 
 
 def api_entry(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:

@@ -179,6 +179,16 @@ def require_active_user(caller: Caller) -> Actor:
     return actor
 
 
+def require_known_caller(caller: Caller) -> Actor:
+    """Looking people up (docs/dhis2.md#looking-people-up): an active directory user or a known application."""
+    from postbox.errors import NO_PERMISSION, Forbidden
+
+    actor = load_actor(caller)
+    if not actor.known:
+        raise Forbidden(NO_PERMISSION)
+    return actor
+
+
 def load_target_access(caller: Caller, target_type: str, target_id: str) -> TargetAccess:
     """One BatchGetItem: the caller's entry, the target, and the caller's effective role on it."""
     wanted = [caller_key(caller)]
