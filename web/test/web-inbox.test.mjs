@@ -67,6 +67,13 @@ async function send(from, to, text) {
   return body;
 }
 
+/** Many messages, ten at a time (their order in the inbox follows their numbers only roughly). */
+async function sendMany(from, to, count, text) {
+  for (let start = 0; start < count; start += 10) {
+    await Promise.all(Array.from({ length: Math.min(10, count - start) }, (_, i) => send(from, to, text(start + i))));
+  }
+}
+
 const unreadCount = async (user) => (await api(user, 'GET', '/api/v1/inbox/counts')).body.unread;
 /** Waits until the fan-out has put an item with this text in the user's inbox. */
 async function delivered(user, text) {
@@ -137,6 +144,14 @@ async function axe(page, what) {
     return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
   });
   assert.deepEqual(violations, [], `axe on ${what}`);
+}
+
+async function axeBoth(page, what) {
+  for (const colorScheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme });
+    await axe(page, `${what} (${colorScheme})`);
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
 }
 
 const overlaps = (a, b) => a && b && a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
@@ -440,7 +455,7 @@ test('the inbox holds every kind, newest first, with user text marked dir=auto',
 // -- mobile -----------------------------------------------------------------------------------------------------------
 
 test('at 390x844 no row control overlaps its text; an item opens full-screen and Back restores the list', async (t) => {
-  for (let i = 0; i < 8; i += 1) await send('carol', 'erin', `A rather long line about the district's stock levels, number ${i} ${run}`);
+  await sendMany('carol', 'erin', 8, (i) => `A rather long line about the district's stock levels, number ${i} ${run}`);
   const created = await api('carol', 'POST', '/api/messageConversations',
     { subject: `Phone thread ${run}`, text: 'Reply from your phone', users: [{ id: 'erin' }] });
   assert.equal(created.status, 201);
@@ -510,7 +525,7 @@ test('at 390x844 no row control overlaps its text; an item opens full-screen and
 // -- keyboard -----------------------------------------------------------------------------------------------------------
 
 test('keyboard: one Tab stop for the list, arrows between rows, focus kept after Close, Delete, Load more', async () => {
-  for (let i = 0; i < 30; i += 1) await send('erin', 'dave', `Keyboard item ${i} ${run}`);
+  await sendMany('erin', 'dave', 30, (i) => `Keyboard item ${i} ${run}`);
   await delivered('dave', `Keyboard item 29 ${run}`);
   await delivered('dave', `Keyboard item 0 ${run}`);
   const { context, page } = await newUser('dave');
@@ -551,7 +566,7 @@ test('keyboard: one Tab stop for the list, arrows between rows, focus kept after
   assert.equal((await focused(page)).row, fourth, 'after Delete, focus on the next row');
   await page.locator('.toast').getByRole('button', { name: 'Undo' }).click();
   await page.locator(`#items li[data-id="${third}"]`).waitFor();
-  assert.equal((await entryOf('dave', `Keyboard item 27 ${run}`))?.id, third, 'Undo: never deleted');
+  assert.ok((await api('dave', 'GET', '/api/v1/inbox?limit=100')).body.items.some((i) => i.id === third), 'Undo: never deleted');
   // Delete from the open item's pane: focus on the next row too.
   await page.locator(`#items li[data-id="${third}"] .open`).click();
   await page.locator('#detail .delete').click();
@@ -654,82 +669,81 @@ test('settings turn email and SMS on and off through /api/v1/me/settings', async
 
 test('axe-core finds no violation on any main view, in light and dark mode', async () => {
   await send('erin', 'alice', `Accessibility check ${run}`);
-  for (const colorScheme of ['light', 'dark']) {
-    const signin = await browser.newContext({ viewport: DESKTOP, colorScheme });
-    const start = await signin.newPage();
-    await start.goto(BASE);
-    await start.locator('#signin-users input').first().waitFor();
-    await axe(start, `sign-in (${colorScheme})`);
-    await signin.close();
+  const signin = await browser.newContext({ viewport: DESKTOP });
+  const start = await signin.newPage();
+  await start.goto(BASE);
+  await start.locator('#signin-users input').first().waitFor();
+  await axeBoth(start, 'sign-in');
+  await signin.close();
 
-    const { context, page } = await newUser('alice', { colorScheme });
-    await row(page, `Accessibility check ${run}`).waitFor({ timeout: WAIT });
-    await axe(page, `inbox (${colorScheme})`);
-    await row(page, `Accessibility check ${run}`).locator('.pick').check();
-    await row(page, `Accessibility check ${run}`).locator('.more-btn').click();
-    await axe(page, `row menu and bulk bar (${colorScheme})`);
-    await page.keyboard.press('Escape');
-    await page.locator('#bulk').getByRole('button', { name: 'Clear selection' }).click();
-    await row(page, `Accessibility check ${run}`).locator('.open').click();
-    await page.locator('#detail h2').waitFor({ timeout: WAIT });
-    await axe(page, `a message (${colorScheme})`);
-    await page.locator('#kind').selectOption('conversation');
-    await settled(page);
-    if (await page.locator('#items li').count()) {
-      await page.locator('#items li .open').first().click();
-      await page.locator('#reply-text').waitFor({ timeout: WAIT });
-      await axe(page, `a conversation (${colorScheme})`);
-    }
-    await page.locator('.segmented label', { hasText: 'Archived' }).click();
-    await settled(page);
-    await axe(page, `archived (${colorScheme})`);
-    await page.getByRole('button', { name: 'New message' }).click();
-    await page.locator('#compose-to').fill('a');
-    await page.locator('#compose-options [role="option"]').first().waitFor({ timeout: WAIT });
-    await axe(page, `compose with the picker open (${colorScheme})`);
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('Escape');
-    await page.getByRole('button', { name: 'Settings' }).click();
-    await page.locator('#settings-email-to:not(:empty)').waitFor({ timeout: WAIT });
-    await axe(page, `settings (${colorScheme})`);
-    await page.getByRole('button', { name: 'Done' }).click();
-    await page.setViewportSize(PHONE);
-    if (await page.locator('#detail').isVisible()) {
-      await axe(page, `an item full-screen on a phone (${colorScheme})`);
-      await page.getByRole('button', { name: 'Back' }).click();
-    }
-    await page.locator('.segmented label', { hasText: 'All' }).click();
-    await settled(page);
-    await axe(page, `the phone layout (${colorScheme})`);
-    if (colorScheme === 'dark') await shot(page, 'mobile-dark');
-    await context.close();
+  const { context, page } = await newUser('alice');
+  await row(page, `Accessibility check ${run}`).waitFor({ timeout: WAIT });
+  await axeBoth(page, 'inbox');
+  await row(page, `Accessibility check ${run}`).locator('.pick').check();
+  await row(page, `Accessibility check ${run}`).locator('.more-btn').click();
+  await axeBoth(page, 'row menu and bulk bar');
+  await page.keyboard.press('Escape');
+  await page.locator('#bulk').getByRole('button', { name: 'Clear selection' }).click();
+  await row(page, `Accessibility check ${run}`).locator('.open').click();
+  await page.locator('#detail h2').waitFor({ timeout: WAIT });
+  await axeBoth(page, 'a message');
+  await page.locator('#kind').selectOption('conversation');
+  await settled(page);
+  if (await page.locator('#items li').count()) {
+    await page.locator('#items li .open').first().click();
+    await page.locator('#reply-text').waitFor({ timeout: WAIT });
+    await axeBoth(page, 'a conversation');
   }
+  await page.locator('.segmented label', { hasText: 'Archived' }).click();
+  await settled(page);
+  await axeBoth(page, 'archived');
+  await page.getByRole('button', { name: 'New message' }).click();
+  await page.locator('#compose-to').fill('a');
+  await page.locator('#compose-options [role="option"]').first().waitFor({ timeout: WAIT });
+  await axeBoth(page, 'compose with the picker open');
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Escape');
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await page.locator('#settings-email-to:not(:empty)').waitFor({ timeout: WAIT });
+  await axeBoth(page, 'settings');
+  await page.getByRole('button', { name: 'Done' }).click();
+  await page.setViewportSize(PHONE);
+  if (await page.locator('#detail').isVisible()) {
+    await axeBoth(page, 'an item full-screen on a phone');
+    await page.getByRole('button', { name: 'Back' }).click();
+  }
+  await page.locator('.segmented label', { hasText: 'All' }).click();
+  await settled(page);
+  await axeBoth(page, 'the phone layout');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await shot(page, 'mobile-dark');
+  await context.close();
 });
 
 // -- infinite scroll, the bounded live list, languages ----------------------------------------------------------------------
 
 test('the list scrolls on without a click and stays bounded as items arrive live', async () => {
-  for (let i = 0; i < 55; i += 1) await send('carol', 'admin', `Scroll item ${i} ${run}`);
-  await delivered('admin', `Scroll item 54 ${run}`);
+  await sendMany('carol', 'admin', 40, (i) => `Scroll item ${i} ${run}`);
+  await delivered('admin', `Scroll item 39 ${run}`);
   await delivered('admin', `Scroll item 0 ${run}`);
   const context = await browser.newContext({ viewport: DESKTOP });
-  await context.addInitScript(() => localStorage.setItem('postbox.maxRows', '40'));
+  await context.addInitScript(() => localStorage.setItem('postbox.maxRows', '30'));
   const page = await context.newPage();
   await page.goto(BASE);
   await page.locator('#signin-users input[value="admin"]').check();
   await page.locator('#signin-local button[type="submit"]').click();
   await live(page);
-  await row(page, `Scroll item 54 ${run}`).waitFor({ timeout: WAIT });
+  await row(page, `Scroll item 39 ${run}`).waitFor({ timeout: WAIT });
   await page.locator('#more').scrollIntoViewIfNeeded();           // no click: the next page comes by itself
   await page.waitForFunction(() => document.querySelectorAll('#items li').length >= 50, null, { timeout: WAIT });
   await page.evaluate(() => window.scrollTo(0, 0));              // back at the top, where new items arrive
   await send('carol', 'admin', `Live on a long list ${run}`);
   await row(page, `Live on a long list ${run}`).waitFor({ timeout: WAIT });
   const count = await page.locator('#items li').count();
-  assert.ok(count <= 40, `the live list is bounded (${count} rows)`);
+  assert.ok(count <= 30, `the live list is bounded (${count} rows)`);
   assert.ok(await page.locator('#more').isVisible(), 'older rows are one "Load more" away');
   await page.locator('#more').click();
-  await row(page, `Scroll item 20 ${run}`).waitFor({ timeout: WAIT });   // paging resumes exactly where it was cut
+  await row(page, `Scroll item 5 ${run}`).waitFor({ timeout: WAIT });   // paging resumes where it was cut
   const ids = await page.locator('#items li').evaluateAll((els) => els.map((el) => el.dataset.id));
   assert.equal(new Set(ids).size, ids.length, 'no row twice');
   await context.close();
