@@ -1,8 +1,8 @@
-"""Benchmarks (`make bench`): figures for the README, each next to its baseline, measured in one run.
+"""Benchmarks (`make bench`): every figure next to its baseline or budget, measured in one run.
 
-Writes bench/results/latest.json and prints the README's Markdown table. Sections: DynamoDB requests per
-operation, deep pages (cursor vs page numbers), cold imports vs boto3, fan-out to many recipients, and the
-realtime path through the local stack (latency, publisher throughput vs Ona's way).
+Writes bench/results/latest.json and the tables of docs/benchmarks.md (`--docs ""` only prints them).
+Sections: DynamoDB requests per operation, deep pages (cursor vs page numbers), cold imports vs boto3, fan-out
+to many recipients, and the realtime path through the local stack (latency, publisher throughput vs Ona's way).
 """
 
 import argparse
@@ -10,10 +10,12 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 from bench.common import ROOT
 
 RESULTS = ROOT / "bench" / "results"
+DOCUMENT = ROOT / "docs" / "benchmarks.md"
 
 
 def main() -> None:
@@ -24,9 +26,13 @@ def main() -> None:
     parser.add_argument("--recipients", type=int, default=10_000, help="recipients of the fan-out runs")
     parser.add_argument("--pages", type=int, default=100, help="the deep page of the paging run")
     parser.add_argument("--org-unit", type=int, default=1000, help="recipients of the DHIS2 org-unit conversation")
+    parser.add_argument("--docs", default=str(DOCUMENT), help="the document whose tables to rewrite ('' for none)")
     args = parser.parse_args()
 
     from bench import fanout, imports, realtime, report, requests
+
+    if args.docs:
+        report.check(Path(args.docs))
 
     started = time.time()
     results: dict = {"requests": requests.request_counts(),
@@ -40,12 +46,15 @@ def main() -> None:
         results["throughput"] = realtime.publish_throughput(stack, args.publishes)
     results["throughput_tls"] = realtime.publish_throughput_tls(args.publishes)
     results["meta"] = {"python": sys.version.split()[0], "when": time.strftime("%Y-%m-%d %H:%M:%S"),
-                       "seconds": round(time.time() - started, 1), "cpus": os.cpu_count(), "args": vars(args)}
+                       "seconds": round(time.time() - started, 1), "cpus": os.cpu_count(),
+                       "args": {name: value for name, value in vars(args).items() if name != "docs"}}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2))
     print(report.markdown(results))
-    print(f"\n(python {results['meta']['python']}, {results['meta']['cpus']} CPUs, {results['meta']['when']}, "
-          f"{results['meta']['seconds']} s)")
+    print("\n" + report.summary(results))
+    if args.docs:
+        report.write_into(Path(args.docs), results)
+        print(f"written into {args.docs}")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,14 @@
-"""The benchmark table for the README (one row per figure, each next to its baseline or budget)."""
+"""The benchmark tables of docs/benchmarks.md (one row per figure, each next to its baseline or budget).
+
+`make bench` rewrites only the part of docs/benchmarks.md between BEGIN and END; the prose around it (how the
+numbers are produced, how to read them) is kept by hand and never carries a figure.
+"""
+
+import re
+from pathlib import Path
+
+BEGIN = "<!-- bench:begin (written by `make bench`; do not edit by hand) -->"
+END = "<!-- bench:end -->"
 
 
 def _calls(calls: dict) -> str:
@@ -68,3 +78,32 @@ def markdown(results: dict) -> str:
     lines += [f"| `{handler}` | {ms:.0f} ms | {ms / base:.2f}x |" for handler, ms in handlers.items()]
     lines += ["", "</details>"]
     return "\n".join(lines)
+
+
+def summary(results: dict) -> str:
+    """One line: when, where and how long the run that produced the tables took."""
+    meta = results["meta"]
+    args = meta.get("args", {})
+    sizes = " ".join(f"--{name.replace('_', '-')} {value}" for name, value in sorted(args.items()))
+    return (f"Measured {meta['when']} on {meta['cpus']} CPUs with Python {meta['python']}; the whole run took "
+            f"{meta['seconds']} s (`python -m bench {sizes}`).")
+
+
+def section(results: dict) -> str:
+    """The generated block: the run's summary line, then the tables."""
+    return "\n".join([BEGIN, "", summary(results), "", markdown(results), "", END])
+
+
+_BLOCK = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.DOTALL)
+
+
+def check(document: Path) -> None:
+    """Fail before a long run if `document` has no generated block to replace."""
+    if not document.is_file() or not _BLOCK.search(document.read_text()):
+        raise SystemExit(f"{document}: no block between {BEGIN!r} and {END!r} to replace")
+
+
+def write_into(document: Path, results: dict) -> None:
+    """Replace the generated block of `document` with this run's."""
+    check(document)
+    document.write_text(_BLOCK.sub(lambda _: section(results), document.read_text(), count=1))

@@ -9,7 +9,7 @@ stack as a separate process and use real HTTP and MQTT.
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,22 @@ def _reset_caches() -> None:
     for cached in (table.client, table._codecs, iot.client, queues.client, streams.client, s3.client, get_settings,
                    idempotency.persistence_layer):
         cached.cache_clear()
+
+
+@pytest.fixture
+def settings(monkeypatch) -> Iterator[Callable[..., None]]:
+    """Set Postbox settings through the environment for one test: `settings(MQTT_QOS="0")`. Settings (and the
+    clients built from them) are read once per container, so their caches are cleared; all is restored after."""
+
+    def apply(**env: object) -> None:
+        for name, value in env.items():
+            monkeypatch.setenv(name, str(value))
+        _reset_caches()
+
+    _reset_caches()
+    yield apply
+    monkeypatch.undo()
+    _reset_caches()
 
 
 @pytest.fixture

@@ -179,8 +179,8 @@ def test_an_alert_without_backend_url_queues_nothing(api, stream, receiver, aws)
 
 def test_a_redelivered_stream_record_does_not_call_twice(api, stream, receiver, aws):
     """Lambda re-delivers the records after a failed one in a batch: the FIFO queue drops the second job."""
-    from postbox.logic import callbacks
     from postbox.logic.changes import Change
+    from postbox.logic.publisher import publish_change
 
     alert_id = send(api, stream, receiver.url)
     read(api, alert_id)
@@ -190,8 +190,8 @@ def test_a_redelivered_stream_record_does_not_call_twice(api, stream, receiver, 
 
     entry = table.get(keys.inbox_key("bob", alert_id))
     change = Change("MODIFY", entry, {**entry, "read": False})
-    assert callbacks.enqueue_for(change, "read")
-    assert callbacks.enqueue_for(change, "read")
+    publish_change(change)
+    publish_change(change)
     stream.drain()
     assert len(receiver.calls) == 2  # both copies of the re-delivered record: one call
     assert inbox.get_entries([keys.inbox_key("bob", alert_id)])

@@ -47,25 +47,6 @@ def consumer(stream, name: str):
 
 
 @pytest.fixture
-def settings(monkeypatch):
-    """Set Postbox settings through the environment; the cached settings and IoT client are rebuilt, and
-    everything is restored afterwards."""
-    from postbox.integrations import iot
-    from postbox.settings import get_settings
-
-    def apply(**env: str) -> None:
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-        iot.client.cache_clear()
-
-    yield apply
-    monkeypatch.undo()
-    get_settings.cache_clear()
-    iot.client.cache_clear()
-
-
-@pytest.fixture
 def publisher_calls(stream, monkeypatch) -> list[tuple[dict, dict]]:
     """(event, response) of every publisher invocation by the pump."""
     function = consumer(stream, "PublisherFunction").function
@@ -82,19 +63,19 @@ def publisher_calls(stream, monkeypatch) -> list[tuple[dict, dict]]:
 
 
 def failing_publish(monkeypatch, topic: str, times: float) -> list[str]:
-    """iot.publish raises for `topic` the first `times` times; returns the topics of the failed attempts."""
+    """IoT Core refuses publishes on `topic` the first `times` times; returns the topics of the failed attempts."""
     from postbox.integrations import iot
 
-    original = iot.publish
+    original = iot.IotDataPublisher.publish
     failures: list[str] = []
 
-    def publish(t: str, payload: bytes) -> None:
+    def publish(self, t: str, payload: bytes, qos: int, retain: bool) -> None:
         if t == topic and len(failures) < times:
             failures.append(t)
             raise ConnectionError(f"broker unavailable for {t}")
-        original(t, payload)
+        original(self, t, payload, qos, retain)
 
-    monkeypatch.setattr(iot, "publish", publish)
+    monkeypatch.setattr(iot.IotDataPublisher, "publish", publish)
     return failures
 
 
