@@ -89,8 +89,9 @@ def aws() -> Iterator[dict[str, str]]:
     """moto with the template's table, bucket and on-failure queue."""
     from moto import mock_aws
 
-    from postbox_local import resources
+    from postbox_local import moto_index, resources
 
+    moto_index.install()
     _reset_caches()
     with mock_aws():
         yield resources.create_all()
