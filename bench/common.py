@@ -13,7 +13,8 @@ DEMO_DIRECTORY = ROOT / "local" / "demo-directory.json"
 def moto_environment() -> None:
     os.environ.update({
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-        "TABLE_NAME": "postbox-local", "BUCKET_NAME": "postbox-local-attachments", "CURSOR_SECRET": "bench",
+        "TABLE_NAME": "postbox-local", "BUCKET_NAME": "postbox-local-attachments",
+        "CURSOR_SECRET_ID": "postbox-local-cursor",
         "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "ERROR",
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled", "POSTBOX_LOCAL_DIR": tempfile.mkdtemp(prefix="postbox-bench-"),
     })

@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 
-from postbox_local import template
+from postbox_local import iam, template
 from postbox_local.functions import FunctionRegistry, LocalFunction
 from postbox_local.state import ACCOUNT_ID, LOCAL_QUEUES, REGION
 
@@ -286,7 +286,8 @@ class StreamPump:
         }
         log.error("%s gave up on %d records after %d attempts; sent to the on-failure queue",
                   consumer.spec.function, len(records), attempts)
-        self.sqs.send_message(QueueUrl=consumer.queue_url, MessageBody=json.dumps(body))
+        with iam.acting_as(consumer.spec.function):  # Lambda sends with the function's role
+            self.sqs.send_message(QueueUrl=consumer.queue_url, MessageBody=json.dumps(body))
 
     def _poll_queue(self, consumer: QueueConsumer, *, draining: bool = False) -> bool:
         """Deliver one batch from an SQS event source; True if there was one. A message reported failed becomes

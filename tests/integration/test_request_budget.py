@@ -1,6 +1,11 @@
 """docs/architecture.md#data-model's request budget, counted in DynamoDB requests: create 2, get 2, cursor list page 2,
-delete 3, mark-read 1 (and inbox reads stay flat), and docs/inbox.md#counts: a count is one GetItem whatever the
-inbox's size."""
+delete 3, mark-read 2 (and inbox reads stay flat); docs/inbox.md#counts: a count is one GetItem whatever the
+inbox's size.
+
+The inactive-user check (docs/architecture.md#permissions) reads the caller's directory entry once per request. A
+route whose permission check reads the caller anyway carries it in that BatchGetItem and pays nothing (create, get,
+list, delete). The inbox routes and mark-read read nothing of the caller's (an entry is keyed by its user), so they
+pay one BatchGetItem for it: the price of refusing an inactive user there at all."""
 
 
 import pytest
@@ -55,25 +60,26 @@ def test_delete_costs_three_requests(api, message):
     assert calls == {"GetItem": 1, "BatchGetItem": 1, "DeleteItem": 1}
 
 
-def test_mark_read_costs_one_request(api, message):
-    """The entry's conditional update and the ADD on bob's counters, in one TransactWriteItems."""
+def test_mark_read_costs_two_requests(api, message):
+    """The caller's directory entry, then the entry's conditional update and the ADD on bob's counters, in one
+    TransactWriteItems."""
     with dynamodb_requests() as calls:
         response = api.post(f"/api/v1/messaging/{message['id']}/read", user="bob")
     assert response.get_json() == {"markedRead": [message["id"]]}
-    assert calls == {"TransactWriteItems": 1}
+    assert calls == {"BatchGetItem": 1, "TransactWriteItems": 1}
     with dynamodb_requests() as calls:
         response = api.post(f"/api/v1/messaging/{message['id']}/read", user="bob")
     assert response.get_json() == {"markedRead": []}  # already read: the guess fails, one read shows why
-    assert calls == {"TransactWriteItems": 1, "BatchGetItem": 1}
+    assert calls == {"BatchGetItem": 2, "TransactWriteItems": 1}
 
 
 def test_inbox_page_and_counts_are_flat(api, message):
     with dynamodb_requests() as calls:
         assert api.get("/api/v1/inbox", user="bob").status_code == 200
-    assert calls == {"Query": 1}
+    assert calls == {"BatchGetItem": 1, "Query": 1}
     with dynamodb_requests() as calls:
         assert api.get("/api/v1/inbox/counts", user="bob").get_json() == {"unread": 1, "total": 1}
-    assert calls == {"GetItem": 1}
+    assert calls == {"BatchGetItem": 1, "GetItem": 1}
 
 
 def _unread_entries(user: str, count: int) -> None:
@@ -117,4 +123,16 @@ def test_counts_cost_one_get_item_whatever_the_inbox(api, unread):
     with dynamodb_requests() as calls:
         counts = api.get("/api/v1/inbox/counts", user="carol").get_json()
     assert counts == {"unread": unread, "total": unread}
-    assert calls == {"GetItem": 1}
+    assert calls == {"BatchGetItem": 1, "GetItem": 1}  # the caller's directory entry, then the counters
+
+
+def test_an_inactive_caller_costs_one_read(api, message):
+    """Refused before anything else is read or written: one BatchGetItem, whichever route."""
+    from postbox.logic.directory import parse_document, upsert
+
+    upsert(parse_document({"users": [{"id": "bob", "username": "bob", "active": False}]}))
+    for method, path in (("GET", "/api/v1/inbox"), ("POST", f"/api/v1/messaging/{message['id']}/read"),
+                         ("GET", f"/api/v1/messaging/{message['id']}")):
+        with dynamodb_requests() as calls:
+            assert api.request(method, path, user="bob").status_code == 403
+        assert calls.get("BatchGetItem") == 1 and not {"UpdateItem", "PutItem", "DeleteItem", "TransactWriteItems"} & set(calls), path
