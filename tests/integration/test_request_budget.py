@@ -27,7 +27,7 @@ def test_create_costs_two_requests(api):
         response = api.post("/api/v1/messaging", user="alice",
                             json={"target_type": "xform", "target_id": "34", "message": "hi"})
     assert response.status_code == 201
-    assert calls == {"BatchGetItem": 1, "PutItem": 1}
+    assert calls == {"BatchGetItem": 1, "TransactWriteItems": 1}  # the message and its feeds' sizes
 
 
 def test_get_costs_two_requests(api, message):
@@ -57,7 +57,7 @@ def test_cursor_page_costs_two_requests_wherever_it_is(api):
 def test_delete_costs_three_requests(api, message):
     with dynamodb_requests() as calls:
         assert api.delete(f"/api/v1/messaging/{message['id']}", user="alice").status_code == 204
-    assert calls == {"GetItem": 1, "BatchGetItem": 1, "DeleteItem": 1}
+    assert calls == {"GetItem": 1, "BatchGetItem": 1, "TransactWriteItems": 1}
 
 
 def test_mark_read_costs_two_requests(api, message):
@@ -135,4 +135,38 @@ def test_an_inactive_caller_costs_one_read(api, message):
                          ("GET", f"/api/v1/messaging/{message['id']}")):
         with dynamodb_requests() as calls:
             assert api.request(method, path, user="bob").status_code == 403
-        assert calls.get("BatchGetItem") == 1 and not {"UpdateItem", "PutItem", "DeleteItem", "TransactWriteItems"} & set(calls), path
+        writes = {"UpdateItem", "PutItem", "DeleteItem", "TransactWriteItems"}
+        assert calls.get("BatchGetItem") == 1 and not writes & set(calls), path
+
+
+def test_a_page_number_first_page_costs_the_same_at_10_and_10000_messages(api):
+    """The feed's size comes from its counter (one GetItem), not from counting the feed."""
+    from boto3.dynamodb.conditions import Key
+
+    from postbox.dal import table
+    from postbox.dal.messages import feed_counter_actions
+    from postbox.ids import new_ulid
+
+    for n in range(10):
+        api.post("/api/v1/messaging", user="bob", json={"target_type": "user", "target_id": "bob", "message": f"{n}"})
+    query = {"target_type": "user", "target_id": "bob", "page": "1", "page_size": "4"}
+
+    def first_page() -> tuple[dict, str]:
+        with dynamodb_requests() as calls:
+            response = api.get("/api/v1/messaging", user="bob", query_string=query)
+        assert response.status_code == 200
+        return dict(calls), response.headers["Link"]
+
+    few, few_links = first_page()
+    assert "page=3&" in few_links.split(", ")[-1] and few_links.endswith('rel="last"')
+    template = table.query_all(Key("GSI1PK").eq("TGT#user#bob"), index="Feed")[0]
+    copies = []
+    for n in range(9990):  # more of the same message, written as the create would write them
+        message_id = new_ulid()
+        sort = f"2020-01-01T00:00:00.{n:06d}Z#{message_id}"
+        copies.append({**template, "PK": f"MSG#{message_id}", "id": message_id, "GSI1SK": sort, "GSI2SK": sort})
+    table.batch_write(copies)
+    table.transact_write(feed_counter_actions(template, 9990))
+    many, many_links = first_page()
+    assert "page=2500&" in many_links.split(", ")[-1] and many_links.endswith('rel="last"')
+    assert few == many == {"BatchGetItem": 1, "Query": 1, "GetItem": 1}
