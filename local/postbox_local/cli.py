@@ -7,13 +7,18 @@ one line, not a traceback.
 import argparse
 import contextlib
 import json
+import logging
 import os
 import signal
 import sys
 import threading
 from pathlib import Path
 
-from postbox_local.state import Ports, aws_environment
+import boto3
+
+from postbox_local import tokens
+from postbox_local.state import FAILURE_QUEUE, Ports, aws_environment
+from postbox_local.webpublish import PublishError, publish, stack_outputs
 
 
 class CliError(Exception):
@@ -28,11 +33,9 @@ def _use_local_stack(args: argparse.Namespace) -> None:
 
 
 def cmd_local(args: argparse.Namespace) -> int:
-    import logging
-
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from postbox_local.stack import LocalStack
+    from postbox_local.stack import LocalStack  # the stack loads moto, the broker and every handler: only here
 
     ports = Ports(api=args.api_port, mqtt=args.mqtt_port, moto=args.moto_port, iot=args.iot_port, ws=args.ws_port)
     stack = LocalStack(ports=ports)
@@ -54,11 +57,9 @@ def cmd_local(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from postbox_local import tokens
-
     if args.app:
         _use_local_stack(args)
-        from postbox.dal import keys, table
+        from postbox.dal import keys, table  # after the environment is chosen (the local stack's, or --aws)
 
         try:
             app = table.get(keys.directory_key("app", args.app))
@@ -78,6 +79,7 @@ def cmd_directory_load(args: argparse.Namespace) -> int:
     _use_local_stack(args)
     if args.table:
         os.environ["TABLE_NAME"] = args.table
+    # after the environment is chosen (the local stack's, or --aws; TABLE_NAME)
     from postbox.logic.directory import DirectoryError, parse_document, upsert
     from postbox.settings import get_settings
 
@@ -105,7 +107,7 @@ def cmd_directory_load(args: argparse.Namespace) -> int:
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
-    from AWSIoTPythonSDK.MQTTLib import AWSIoTMQTTClient
+    from AWSIoTPythonSDK.MQTTLib import AWSIoTMQTTClient  # a dev tool's SDK: only `postbox listen` loads it
 
     client_id = args.client_id or f"postbox-listen-{os.getpid()}"
     client = AWSIoTMQTTClient(client_id, cleanSession=not args.persistent)
@@ -147,6 +149,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
 def cmd_redrive(args: argparse.Namespace) -> int:
     _use_local_stack(args)
+    # after the environment is chosen (the local stack's, or --aws)
     from postbox.logic.fanout import fan_out
     from postbox.logic.publisher import publish_change
     from postbox.logic.redrive import redrive
@@ -161,9 +164,6 @@ def cmd_redrive(args: argparse.Namespace) -> int:
 
 
 def cmd_web_publish(args: argparse.Namespace) -> int:
-    import boto3
-
-    from postbox_local.webpublish import PublishError, publish, stack_outputs
 
     session = boto3.session.Session(region_name=args.region)
     try:
@@ -177,10 +177,6 @@ def cmd_web_publish(args: argparse.Namespace) -> int:
 
 
 def _local_queue_url() -> str:
-    import boto3
-
-    from postbox_local.state import FAILURE_QUEUE
-
     try:
         return boto3.client("sqs").get_queue_url(QueueName=FAILURE_QUEUE)["QueueUrl"]
     except Exception as error:

@@ -6,15 +6,16 @@ import os
 import sys
 import warnings
 
+from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server
+
 from postbox_local import template
 
 OUTPUT = template.ROOT / "docs" / "openapi.json"
 
 
 def build() -> dict:
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
-    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # before the handlers are loaded
 
     merge = OpenAPIMerge(
         title="Postbox API", version="1.0.0",

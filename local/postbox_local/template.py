@@ -3,6 +3,7 @@
 The local stack uses the same template that `sam deploy` does, so routes and resources cannot drift.
 """
 
+import json
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -103,8 +104,6 @@ def stream_consumers() -> list[StreamConsumer]:
             if event["Type"] != "DynamoDB":
                 continue
             p = event["Properties"]
-            import json
-
             filters = [json.loads(f["Pattern"]) for f in (p.get("FilterCriteria") or {}).get("Filters", [])]
             found.append(StreamConsumer(name, ROOT / props["CodeUri"], int(p.get("BatchSize", 100)),
                                         int(p.get("MaximumRetryAttempts", -1)),

@@ -2,7 +2,7 @@
 
 from postbox.http.dhis2 import Dhis2Routes, dhis2_resolver, respond
 from postbox.http.resolver import api_entry, current_caller
-from postbox.logic import conversations
+from postbox.logic.conversations import listing
 
 app = dhis2_resolver()
 routes = Dhis2Routes(app)
@@ -10,7 +10,7 @@ routes = Dhis2Routes(app)
 
 @routes.get("/api/me/dashboard", summary="My unread conversations", tags=["DHIS2 conversations"])
 def dashboard():
-    count = conversations.unread_count(current_caller(app))
+    count = listing.unread_count(current_caller(app))
     return respond(app, 200, {"unreadMessageConversations": count}, root="dashboard")
 
 

@@ -1,6 +1,8 @@
 """Configuration: environment variables parsed once into one validated model."""
 
 import os
+from datetime import datetime
+from email.utils import parseaddr
 from functools import cache
 from typing import Literal
 
@@ -95,8 +97,6 @@ class Settings(BaseModel):
     def _date_format(cls, value: str) -> str:
         if value == "iso8601":
             return value
-        from datetime import datetime
-
         sample = datetime(2026, 11, 25, 19, 17, 54)
         try:
             if "%" not in value:
@@ -109,8 +109,6 @@ class Settings(BaseModel):
     @field_validator("EMAIL_SENDER")
     @classmethod
     def _email_sender(cls, value: str) -> str:
-        from email.utils import parseaddr
-
         address = parseaddr(value)[1]
         if value and (address.count("@") != 1 or not all(address.split("@")) or any(c in value for c in "\r\n")):
             raise ValueError("EMAIL_SENDER must be an email address, optionally 'Name <address>'")

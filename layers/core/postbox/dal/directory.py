@@ -51,10 +51,9 @@ def get_settings_entry() -> Item:
 
 def role_rows(target_type: str, target_id: str, *, consistent: bool = False) -> dict[str, str]:
     """Effective role per user id on a target."""
-    from boto3.dynamodb.conditions import Key as K
-
     pk = target_key(target_type, target_id)["PK"]
-    rows = table.query_all(K("PK").eq(pk) & K("SK").begins_with("ROLE#"), projection=["SK", "role"],
+    rows = table.query_all(table.key_attr("PK").eq(pk) &
+                           table.key_attr("SK").begins_with("ROLE#"), projection=["SK", "role"],
                            consistent=consistent)
     return {row["SK"].removeprefix("ROLE#"): row["role"] for row in rows}
 
@@ -67,39 +66,30 @@ def role_item(target_type: str, target_id: str, user_id: str, role: str) -> Item
 
 def viewable_targets(user_id: str) -> list[tuple[str, str]]:
     """(type, id) of every target the user holds a role on (every role can view)."""
-    from boto3.dynamodb.conditions import Key as K
-
-    rows = table.query_all(K("GSI4PK").eq(keys.user_roles_feed(user_id)), index=keys.BY_SOURCE_INDEX)
+    rows = table.query_all(table.key_attr("GSI4PK").eq(keys.user_roles_feed(user_id)), index=keys.BY_SOURCE_INDEX)
     return [tuple(row["GSI4SK"].split("#", 1)) for row in rows]
 
 
 def member_ids(container_kind: str, container_id: str) -> list[str]:
-    from boto3.dynamodb.conditions import Key as K
-
     pk = keys.directory_key(container_kind, container_id)["PK"]
-    rows = table.query_all(K("PK").eq(pk) & K("SK").begins_with("MEMBER#"), projection=["SK"])
+    rows = table.query_all(table.key_attr("PK").eq(pk) & table.key_attr("SK").begins_with("MEMBER#"), projection=["SK"])
     return [row["SK"].removeprefix("MEMBER#") for row in rows]
 
 
 def project_xform_ids(project_id: str) -> list[str]:
-    from boto3.dynamodb.conditions import Key as K
-
     pk = keys.directory_key(PROJECT, project_id)["PK"]
-    rows = table.query_all(K("PK").eq(pk) & K("SK").begins_with("XFORM#"), projection=["SK"], consistent=True)
+    rows = table.query_all(table.key_attr("PK").eq(pk) &
+                           table.key_attr("SK").begins_with("XFORM#"), projection=["SK"], consistent=True)
     return [row["SK"].removeprefix("XFORM#") for row in rows]
 
 
 def entries_of_kind(listed_as: str) -> list[Item]:
     """Every entry of one listed kind (paged Queries; admin deletes find what refers to a deleted entry)."""
-    from boto3.dynamodb.conditions import Key as K
-
-    return table.query_all(K("GSI1PK").eq(keys.directory_kind_feed(listed_as)), index=keys.FEED_INDEX)
+    return table.query_all(table.key_attr("GSI1PK").eq(keys.directory_kind_feed(listed_as)), index=keys.FEED_INDEX)
 
 
 def list_kind(listed_as: str, *, limit: int, start_key: Key | None) -> tuple[list[Item], Key | None]:
-    from boto3.dynamodb.conditions import Key as K
-
-    pages = table.query_pages(K("GSI1PK").eq(keys.directory_kind_feed(listed_as)), index=keys.FEED_INDEX,
+    pages = table.query_pages(table.key_attr("GSI1PK").eq(keys.directory_kind_feed(listed_as)), index=keys.FEED_INDEX,
                               limit=limit, start_key=start_key)
     items, _, last = next(pages)
     return items, last
@@ -108,9 +98,7 @@ def list_kind(listed_as: str, *, limit: int, start_key: Key | None) -> tuple[lis
 def update_user(user_id: str, fields: dict[str, Any]) -> Item | None:
     """Set some fields of an existing user entry (one conditional UpdateItem; the other fields stay as they are).
     Returns the entry as it is now; None when there is no such user."""
-    from boto3.dynamodb.conditions import Attr
-
     try:
-        return table.update_fields(user_key(user_id), fields, condition=Attr("PK").exists())
+        return table.update_fields(user_key(user_id), fields, condition=table.attr("PK").exists())
     except table.ConditionFailed:
         return None

@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 from postbox.settings import get_settings
 
 if TYPE_CHECKING:
-    from boto3.dynamodb.conditions import ConditionBase
+    from boto3.dynamodb.conditions import Attr, ConditionBase
+    from boto3.dynamodb.conditions import Key as KeyAttr
 
-# boto3 is imported on first use, not at import time: a handler's cold import stays small.
+# boto3 is imported on first use, not at import time: a handler's cold import stays small (importing boto3 costs
+# about as much as the rest of a handler). Every function below that imports from boto3 does so for this reason.
 
 Item = dict[str, Any]
 Key = dict[str, str]
@@ -24,16 +26,30 @@ BATCH_WRITE_MAX = 25
 BATCH_GET_MAX = 100
 
 
+def attr(name: str) -> "Attr":
+    """A condition on an attribute (boto3's `Attr`), for conditions and filters."""
+    from boto3.dynamodb.conditions import Attr  # cold start: see above
+
+    return Attr(name)
+
+
+def key_attr(name: str) -> "KeyAttr":
+    """A condition on a key attribute (boto3's `Key`), for key conditions."""
+    from boto3.dynamodb.conditions import Key  # cold start: see above
+
+    return Key(name)
+
+
 @cache
 def client():
-    import boto3
+    import boto3  # cold start: see above
 
     return boto3.client("dynamodb")
 
 
 @cache
 def _codecs():
-    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer  # cold start: see above
 
     return TypeSerializer(), TypeDeserializer()
 
@@ -74,7 +90,7 @@ class Expression:
     """Key/filter/condition expressions built with boto3's condition objects, for the low-level client."""
 
     def __init__(self) -> None:
-        from boto3.dynamodb.conditions import ConditionExpressionBuilder
+        from boto3.dynamodb.conditions import ConditionExpressionBuilder  # cold start: see above
 
         self._builder = ConditionExpressionBuilder()
         self.names: dict[str, str] = {}

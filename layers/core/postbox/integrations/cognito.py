@@ -16,7 +16,7 @@ class InvalidToken(Exception):
 
 @cache
 def _jwks_client():
-    import jwt
+    import jwt  # only the IoT authorizer carries PyJWT (in its own package, not the layer)
 
     settings = get_settings()
     url = settings.COGNITO_JWKS_URL or f"{settings.COGNITO_ISSUER}/.well-known/jwks.json"
@@ -24,7 +24,7 @@ def _jwks_client():
 
 
 def verify_access_token(token: str) -> dict[str, Any]:
-    import jwt
+    import jwt  # only the IoT authorizer carries PyJWT (in its own package, not the layer)
 
     issuer = get_settings().COGNITO_ISSUER
     if not issuer:

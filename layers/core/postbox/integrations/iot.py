@@ -7,8 +7,8 @@ from postbox.settings import get_settings
 
 @cache
 def client():
-    import boto3
-    from botocore.config import Config
+    import boto3  # cold start: boto3 loads with the first call, not at import
+    from botocore.config import Config  # cold start: boto3 loads with the first call, not at import
 
     # Fail a publish fast: the stream retries the record, which beats holding the whole batch for a minute.
     config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 2})

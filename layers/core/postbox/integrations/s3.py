@@ -23,8 +23,8 @@ MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 
 @cache
 def client():
-    import boto3
-    from botocore.config import Config
+    import boto3  # cold start: boto3 loads with the first call, not at import
+    from botocore.config import Config  # cold start: boto3 loads with the first call, not at import
 
     config = Config(signature_version="s3v4", connect_timeout=2, read_timeout=10,
                     retries={"mode": "standard", "max_attempts": 3},

@@ -182,7 +182,7 @@ def deliver(job: dict[str, Any]) -> str:
         return "refused"
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
                SIGNATURE_HEADER: sign(app["secret"], body), DELIVERY_HEADER: job.get("delivery_id", "")}
-    from postbox.integrations import webhooks
+    from postbox.integrations import webhooks  # cold start: as in check_url
 
     try:
         status = webhooks.post(checked.scheme, checked.host, checked.port, checked.address, checked.target, body,

@@ -41,8 +41,10 @@ from postbox.dal import conversations as conversation_store
 from postbox.dal import directory, keys
 from postbox.dal import messages as message_store
 from postbox.dal.table import Item
-from postbox.integrations import queues
+from postbox.integrations import queues, ses, sns
+from postbox.integrations.outbound import NotSent
 from postbox.logic import notices, permissions
+from postbox.logic.alert_content import render_alert
 from postbox.logic.changes import Change
 from postbox.logic.notices import Notice
 from postbox.observability import logger, metrics
@@ -226,8 +228,6 @@ def _alert_notice(job: dict[str, Any], user: Item) -> Notice | None:
             return None
         if alert_store.unfollows(user["id"], stored["app_id"], stored.get("msg_group") or ""):
             return None  # unfollowed after it was sent: per-app unfollow wins
-        from postbox.logic.alerts import render_alert
-
         alert = {"from": stored["from"], "text": stored["text"]}
         link = render_alert(stored, isread=False)["frontend_url"] or web_link("alert", alert_id)
     return Notice("alert", alert_id, alert["text"], link,
@@ -236,8 +236,6 @@ def _alert_notice(job: dict[str, Any], user: Item) -> Notice | None:
 
 def send_once(channel: str, address: str, job: dict[str, Any], notice: Notice) -> str:
     """Claim the marker, send, confirm (see the module's docstring)."""
-    from postbox.integrations.outbound import NotSent
-
     settings = get_settings()
     # Rendered before claiming: nothing between the claim and the send can fail but the send itself.
     email = notices.mime(settings.EMAIL_SENDER, address, notice.source_id, notices.email(notice)) \
@@ -256,12 +254,8 @@ def send_once(channel: str, address: str, job: dict[str, Any], notice: Notice) -
         return "duplicate"
     try:
         if channel == "email":
-            from postbox.integrations import ses
-
             provider_id = ses.send_raw(settings.EMAIL_SENDER, address, email)
         else:
-            from postbox.integrations import sns
-
             provider_id = sns.send_sms(address, sms, sender_id=settings.SMS_SENDER_ID)
     except NotSent as refused:
         if refused.retryable:

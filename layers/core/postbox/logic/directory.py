@@ -148,20 +148,16 @@ def delete(deletion: DirectoryDeletion) -> DirectoryWriteSummary:
 
 def _drop_parent(unit_ids: set[str]) -> None:
     """Children of deleted org units become top-level units (no dangling `parent`)."""
-    from boto3.dynamodb.conditions import Attr
-
     for unit in store.entries_of_kind(store.ORG_UNIT):
         if unit.get("parent") in unit_ids and unit["id"] not in unit_ids:
             with contextlib.suppress(table.ConditionFailed):
                 table.update(keys.directory_key(store.ORG_UNIT, unit["id"]), "REMOVE #p", names={"#p": "parent"},
-                             condition=Attr("PK").exists())
+                             condition=table.attr("PK").exists())
 
 
 def _drop_from_acls(user_ids: set[str], deleted: set[tuple[str, str]]) -> None:
     """A deleted user's roles go with them (a user created later with the same id must not inherit them):
     out of every acl, and the effective roles of the targets concerned recomputed."""
-    from boto3.dynamodb.conditions import Attr
-
     targets = {(t["type"], t["id"]): t for t in store.entries_of_kind("target") if (t["type"], t["id"]) not in deleted}
     changed: set[tuple[str, str]] = set()
     for ref, target in targets.items():
@@ -169,7 +165,7 @@ def _drop_from_acls(user_ids: set[str], deleted: set[tuple[str, str]]) -> None:
             target["acl"] = {uid: role for uid, role in target["acl"].items() if uid not in user_ids}
             with contextlib.suppress(table.ConditionFailed):
                 table.update(store.target_key(*ref), "SET #a = :acl", names={"#a": "acl"},
-                             values={":acl": target["acl"]}, condition=Attr("PK").exists())
+                             values={":acl": target["acl"]}, condition=table.attr("PK").exists())
             changed.add(ref)
     changed_projects = {target_id for kind, target_id in changed if kind == "project"}
     for ref, target in targets.items():
@@ -190,15 +186,13 @@ def _batch_write(puts: Iterable[Item], deletes: Iterable[Key]) -> None:
 
 def _remove_from_user(user_id: str, field: str, container_id: str) -> None:
     """Drop a deleted group or org unit from a user's list (never creating a user that is not there)."""
-    from boto3.dynamodb.conditions import Attr
-
     user = store.get_user(user_id)
     if user is None:
         return
     with contextlib.suppress(table.ConditionFailed):  # deleted meanwhile
         table.update(store.user_key(user_id), "SET #f = :remaining", names={"#f": field},
                      values={":remaining": [c for c in user.get(field, []) if c != container_id]},
-                     condition=Attr("PK").exists())
+                     condition=table.attr("PK").exists())
 
 
 def _check_unique(document: DirectoryDocument) -> None:

@@ -6,6 +6,7 @@ No permission read is needed: an entry is keyed by its user, so a caller can onl
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from postbox import cursor as cursors
 from postbox.auth import Caller
 from postbox.dal import feed
 from postbox.dal import inbox as store
@@ -51,8 +52,6 @@ def list_inbox(caller: Caller, *, unread: bool, kind: str | None, archived: bool
 def _list_unread(caller: Caller, user_id: str, kind: str | None, limit: int, cursor: str,
                  binding: dict[str, Any]) -> InboxPageOut:
     """The sparse unread index holds keys only: one Query for the page, one BatchGetItem for the entries."""
-    from postbox import cursor as cursors
-
     query = store.unread_query(user_id)
     start = cursors.decode(cursor, scope="inbox", caller_id=user_id, query=binding) if cursor else None
     page = feed.fetch(query, limit=limit, start_key=start)

@@ -11,6 +11,7 @@ from postbox.auth import Caller
 from postbox.dal import directory as store
 from postbox.dal import keys
 from postbox.dal.table import Item, Key
+from postbox.errors import NO_PERMISSION, Forbidden
 from postbox.ids import is_directory_id
 
 VIEW_ROLES = frozenset({"readonly", "dataentry", "editor", "manager", "owner"})
@@ -135,8 +136,6 @@ def load_actor(caller: Caller) -> Actor:
 
 
 def require_superuser(caller: Caller) -> Actor:
-    from postbox.errors import NO_PERMISSION, Forbidden
-
     actor = load_actor(caller)
     if not actor.superuser:
         raise Forbidden(NO_PERMISSION)
@@ -148,8 +147,6 @@ APPS_HAVE_NO_SETTINGS = "Applications have no user settings."
 
 def require_active_user(caller: Caller) -> Actor:
     """A person acting on their own settings (GET/PATCH /api/v1/me/settings): an active directory user."""
-    from postbox.errors import NO_PERMISSION, Forbidden
-
     if caller.is_app:
         raise Forbidden(APPS_HAVE_NO_SETTINGS)
     actor = load_actor(caller)
@@ -293,8 +290,6 @@ UNKNOWN_APP = "Unknown application."
 
 def require_app(caller: Caller) -> Actor:
     """An application token whose client_id is a directory app (sending and editing alerts, its secret)."""
-    from postbox.errors import Forbidden
-
     if not caller.is_app:
         raise Forbidden(ALERTS_FROM_APPS_ONLY)
     actor = load_actor(caller)

@@ -10,8 +10,11 @@ from typing import Any
 from postbox.dal import alerts as alert_store
 from postbox.dal.table import Item
 from postbox.integrations import iot
+from postbox.logic import callbacks, channels
+from postbox.logic.alert_stream import publish_transient
 from postbox.logic.changes import Change
 from postbox.logic.inbox import render_entry, unread_count
+from postbox.models.ona import render_target_id
 from postbox.settings import get_settings
 from postbox.topics import encode_payload, inbox_topic, target_topic
 
@@ -24,8 +27,6 @@ def publish_change(change: Change) -> str | None:
         iot.publish(topic, payload)
         return topic
     if kind == "inbox":
-        from postbox.logic import channels
-
         channels.enqueue_for(change)  # email and SMS: a new (or newly bumped) unread entry, through a queue
         event = inbox_event(change)
         if event is None:
@@ -35,14 +36,10 @@ def publish_change(change: Change) -> str | None:
         body = {"event": event, "entry": render_entry(entry), "unread": unread_count(entry["user_id"])}
         iot.publish(topic, encode_payload(body, ("entry", "text")))
         if entry.get("kind") == alert_store.ENTRY_KIND:
-            from postbox.logic.callbacks import enqueue_for
-
-            enqueue_for(change, event)  # Aalam: a read or a delete calls the alert's backend_url, through a queue
+            # Aalam: a read or a delete calls the alert's backend_url, through a queue
+            callbacks.enqueue_for(change, event)
         return topic
     if kind == alert_store.RECEIVERS_TYPE and change.event == "INSERT" and change.new and change.new.get("transient"):
-        from postbox.logic import channels
-        from postbox.logic.alerts import publish_transient
-
         channels.enqueue_for_transient(change.new)  # email and SMS jobs carry the alert: the chunk goes next
         return publish_transient(change.new)  # Aalam persist=false: MQTT only, then the item is deleted
     return None
@@ -80,8 +77,6 @@ TARGET_METADATA_FIELDS = {"user": ("id", "name"), "xform": ("id", "name", "form_
 
 
 def message_payload(message: Item) -> bytes:
-    from postbox.models.ona import render_target_id
-
     if not get_settings().MQTT_FULL_PAYLOAD:
         flat = {"id": message["id"], "verb": message["verb"], "message": _decoded(message),
                 "user": message["user"], "timestamp": message["timestamp"]}
