@@ -59,7 +59,7 @@ def cmd_local(args: argparse.Namespace) -> int:
 def cmd_token(args: argparse.Namespace) -> int:
     if args.app:
         _use_local_stack(args)
-        from postbox.dal import keys, table  # after the environment is chosen (the local stack's, or --aws)
+        from postbox.dal import keys, table  # the layer loads only for the commands that use it: a quick start
 
         try:
             app = table.get(keys.directory_key("app", args.app))
@@ -79,11 +79,11 @@ def cmd_directory_load(args: argparse.Namespace) -> int:
     _use_local_stack(args)
     if args.table:
         os.environ["TABLE_NAME"] = args.table
-    # after the environment is chosen (the local stack's, or --aws; TABLE_NAME)
+    # the layer loads only for the commands that use it: a quick start
     from postbox.logic.directory import DirectoryError, parse_document, upsert
-    from postbox.settings import get_settings
+    from postbox.settings import TableSettings, reset
 
-    get_settings.cache_clear()  # TABLE_NAME may have just changed
+    reset()  # TABLE_NAME may have just changed
     path = Path(args.file)
     try:
         data = json.loads(path.read_text())
@@ -100,7 +100,7 @@ def cmd_directory_load(args: argparse.Namespace) -> int:
             print(f"{path}: {problem}", file=sys.stderr)
         raise CliError(f"{path}: {len(error.errors)} problem(s); nothing was written") from None
     except Exception as error:
-        raise CliError(f"cannot write the directory to {get_settings().TABLE_NAME}: {error}") from None
+        raise CliError(f"cannot write the directory to {TableSettings.get().TABLE_NAME}: {error}") from None
     counts = ", ".join(f"{n} {kind}" for kind, n in summary.model_dump().items() if n)
     print(f"loaded {counts or 'nothing'} into {os.environ.get('TABLE_NAME')}")
     return 0
@@ -149,7 +149,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
 def cmd_redrive(args: argparse.Namespace) -> int:
     _use_local_stack(args)
-    # after the environment is chosen (the local stack's, or --aws)
+    # the layer loads only for the commands that use it: a quick start
     from postbox.logic.fanout import fan_out
     from postbox.logic.publisher import publish_change
     from postbox.logic.redrive import redrive

@@ -98,16 +98,16 @@ def resolver(monkeypatch):
 
 @pytest.fixture
 def settings(monkeypatch):
-    from postbox.settings import get_settings
+    from postbox.settings import reset as reset_settings
 
     def apply(**env: str) -> None:
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
+        reset_settings()
 
     yield apply
     monkeypatch.undo()
-    get_settings.cache_clear()
+    reset_settings()
 
 
 # -- sending -------------------------------------------------------------------------------------------------

@@ -61,17 +61,17 @@ class Receiver:
 
 @pytest.fixture
 def settings(monkeypatch):
-    from postbox.settings import get_settings
+    from postbox.settings import reset as reset_settings
 
     def apply(**env: str) -> None:
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
+        reset_settings()
 
     apply(CALLBACK_ALLOW_LOOPBACK_HTTP="true")
     yield apply
     monkeypatch.undo()
-    get_settings.cache_clear()
+    reset_settings()
 
 
 @pytest.fixture

@@ -20,15 +20,15 @@ NEXT_LINK = re.compile(r'<http://localhost(/api/v1/messaging\?cursor=([A-Za-z0-9
 @pytest.fixture
 def settings_env(monkeypatch):
     """Set environment settings for one test (settings are read once and cached)."""
-    from postbox.settings import get_settings
+    from postbox.settings import reset as reset_settings
 
     def apply(**values: int) -> None:
         for name, value in values.items():
             monkeypatch.setenv(name, str(value))
-        get_settings.cache_clear()
+        reset_settings()
 
     yield apply
-    get_settings.cache_clear()
+    reset_settings()
 
 
 def post_many(api, n: int, caller: str = "alice", target: dict = SELF, text: str = "Hello") -> list[dict]:
@@ -158,9 +158,9 @@ def test_no_link_header_on_a_single_page(api):
 
 
 def test_page_size_defaults():
-    from postbox.settings import Settings
+    from postbox.settings import LimitsSettings
 
-    assert (Settings().PAGE_SIZE_DEFAULT, Settings().PAGE_SIZE_MAX) == (1000, 10000)
+    assert (LimitsSettings().PAGE_SIZE_DEFAULT, LimitsSettings().PAGE_SIZE_MAX) == (1000, 10000)
 
 
 def test_bad_page_size_falls_back_to_the_default(api, settings_env):

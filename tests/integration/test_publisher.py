@@ -51,17 +51,17 @@ def settings(monkeypatch):
     """Set Postbox settings through the environment; the cached settings and IoT client are rebuilt, and
     everything is restored afterwards."""
     from postbox.integrations import iot
-    from postbox.settings import get_settings
+    from postbox.settings import reset as reset_settings
 
     def apply(**env: str) -> None:
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
+        reset_settings()
         iot.client.cache_clear()
 
     yield apply
     monkeypatch.undo()
-    get_settings.cache_clear()
+    reset_settings()
     iot.client.cache_clear()
 
 

@@ -12,7 +12,7 @@ from postbox.errors import BadRequest
 from postbox.integrations import webhooks
 from postbox.logic import callbacks
 from postbox.logic.alert_content import render_template, with_params
-from postbox.settings import get_settings
+from postbox.settings import reset as reset_settings
 
 
 @pytest.fixture
@@ -20,12 +20,12 @@ def loopback(monkeypatch):
     """Switch CALLBACK_ALLOW_LOOPBACK_HTTP on or off for one test."""
     def apply(value: bool) -> None:
         monkeypatch.setenv("CALLBACK_ALLOW_LOOPBACK_HTTP", "true" if value else "false")
-        get_settings.cache_clear()
+        reset_settings()
 
     apply(False)
     yield apply
     monkeypatch.undo()
-    get_settings.cache_clear()
+    reset_settings()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 
 from postbox import cursor
 from postbox.errors import BadRequest
-from postbox.settings import get_settings
+from postbox.settings import reset as reset_settings
 
 START_KEY = {"PK": "MSG#01J0000000000000000000000A", "SK": "MSG", "GSI1PK": "TGT#xform#34",
              "GSI1SK": "2024-05-01T10:00:00.000000Z#01J0000000000000000000000A"}
@@ -76,12 +76,12 @@ def test_a_cursor_is_bound_to_its_caller_query_and_scope(name, value):
 
 def test_a_cursor_signed_with_another_secret_is_refused(monkeypatch):
     text = cursor.encode(START_KEY, **BOUND)
-    get_settings.cache_clear()
+    reset_settings()
     monkeypatch.setenv("CURSOR_SECRET", "another-secret")
     try:
         refused(text)
     finally:
-        get_settings.cache_clear()
+        reset_settings()
 
 
 @pytest.mark.parametrize("garbage", ["", ".", "garbage", "a.b.c", "!!!.???", "é.ü", "eyJ9.", "a" * 1000,

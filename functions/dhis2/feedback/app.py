@@ -9,6 +9,17 @@ from postbox.http.idempotency import IdempotencyKey, idempotent_create
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.conversations import creation
 from postbox.models.dhis2 import WebMessage
+from postbox.settings import (
+    AttachmentSettings,
+    BucketSettings,
+    CursorSettings,
+    IdempotencySettings,
+    LimitsSettings,
+    TableSettings,
+    require,
+)
+
+require(TableSettings, BucketSettings, IdempotencySettings, CursorSettings, LimitsSettings, AttachmentSettings)
 
 app = dhis2_resolver()
 routes = Dhis2Routes(app)

@@ -7,6 +7,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from postbox.http.dhis2 import Dhis2Routes, dhis2_resolver, parse_fields, respond, select
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.conversations import reading
+from postbox.settings import AttachmentSettings, BucketSettings, CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, BucketSettings, CursorSettings, LimitsSettings, AttachmentSettings)
 
 app = dhis2_resolver()
 routes = Dhis2Routes(app)

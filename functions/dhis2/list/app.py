@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from postbox.http.dhis2 import (
     Dhis2Routes,
-        collection_url,
+    collection_url,
     dhis2_resolver,
     list_xml,
     page_url,
@@ -18,6 +18,9 @@ from postbox.http.dhis2 import (
 )
 from postbox.http.resolver import api_entry, current_caller, json_response
 from postbox.logic.conversations import filters, listing
+from postbox.settings import CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, CursorSettings, LimitsSettings)
 
 app = dhis2_resolver()
 routes = Dhis2Routes(app)

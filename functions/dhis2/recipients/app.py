@@ -9,6 +9,9 @@ from postbox.http.dhis2 import Dhis2Routes, dhis2_resolver
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.conversations import recipients
 from postbox.models.dhis2 import Recipients
+from postbox.settings import AttachmentSettings, BucketSettings, CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, BucketSettings, CursorSettings, LimitsSettings, AttachmentSettings)
 
 app = dhis2_resolver()
 routes = Dhis2Routes(app)

@@ -7,6 +7,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from postbox.http.dhis2 import Dhis2Routes, dhis2_resolver, respond
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.conversations import removal
+from postbox.settings import CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, CursorSettings, LimitsSettings)
 
 app = dhis2_resolver()
 routes = Dhis2Routes(app)

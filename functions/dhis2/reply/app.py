@@ -9,6 +9,9 @@ from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.conversations import replies
 from postbox.logic.conversations.writing import CREATED
 from postbox.models.dhis2 import WebMessage
+from postbox.settings import AttachmentSettings, BucketSettings, CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, BucketSettings, CursorSettings, LimitsSettings, AttachmentSettings)
 
 app = dhis2_resolver()
 routes = Dhis2Routes(app)

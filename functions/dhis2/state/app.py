@@ -8,6 +8,9 @@ from postbox.http.dhis2 import Dhis2Routes, dhis2_resolver, respond
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.conversations import state
 from postbox.logic.conversations.state import FOLLOWUP, READ, UNFOLLOWUP, UNREAD, StateChange
+from postbox.settings import CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, CursorSettings, LimitsSettings)
 
 app = dhis2_resolver()
 routes = Dhis2Routes(app)

@@ -11,13 +11,13 @@ import json
 from typing import Any
 
 from postbox.errors import BadRequest
-from postbox.settings import get_settings
+from postbox.settings import CursorSettings
 
 INVALID_CURSOR = "Invalid cursor."
 
 
 def _secret() -> bytes:
-    secret = get_settings().CURSOR_SECRET
+    secret = CursorSettings.get().CURSOR_SECRET
     if not secret:
         raise RuntimeError("CURSOR_SECRET is not configured")
     return secret.encode()

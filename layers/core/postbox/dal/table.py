@@ -10,7 +10,7 @@ from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from postbox.settings import get_settings
+from postbox.settings import TableSettings
 
 if TYPE_CHECKING:
     from boto3.dynamodb.conditions import Attr, ConditionBase
@@ -55,7 +55,7 @@ def _codecs():
 
 
 def table_name() -> str:
-    return get_settings().TABLE_NAME
+    return TableSettings.get().TABLE_NAME
 
 
 def serialize(item: Item) -> dict[str, Any]:

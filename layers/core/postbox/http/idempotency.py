@@ -20,7 +20,7 @@ from postbox.errors import BadRequest, Conflict, PostboxError
 from postbox.http.powertools import serialize
 from postbox.http.resolver import current_caller
 from postbox.observability import logger
-from postbox.settings import get_settings
+from postbox.settings import IdempotencySettings
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -89,7 +89,7 @@ def _once(app: Any, next_middleware: Any, key: str) -> Response:
     event = app.current_event
     config = IdempotencyConfig(event_key_jmespath="scope", payload_validation_jmespath="request",
                                raise_on_no_idempotency_key=True,
-                               expires_after_seconds=get_settings().IDEMPOTENCY_EXPIRES_SECONDS)
+                               expires_after_seconds=IdempotencySettings.get().IDEMPOTENCY_EXPIRES_SECONDS)
     if app.lambda_context is not None:
         config.register_lambda_context(app.lambda_context)  # an in-progress record ends with the invocation
 

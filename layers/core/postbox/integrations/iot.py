@@ -2,7 +2,7 @@
 
 from functools import cache
 
-from postbox.settings import get_settings
+from postbox.settings import MqttSettings
 
 
 @cache
@@ -12,9 +12,9 @@ def client():
 
     # Fail a publish fast: the stream retries the record, which beats holding the whole batch for a minute.
     config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 2})
-    return boto3.client("iot-data", endpoint_url=get_settings().IOT_DATA_ENDPOINT or None, config=config)
+    return boto3.client("iot-data", endpoint_url=MqttSettings.get().IOT_DATA_ENDPOINT or None, config=config)
 
 
 def publish(topic: str, payload: bytes) -> None:
-    settings = get_settings()
+    settings = MqttSettings.get()
     client().publish(topic=topic, qos=settings.MQTT_QOS, retain=settings.MQTT_RETAIN, payload=payload)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from postbox.settings import get_settings
+from postbox.settings import BucketSettings
 
 PREFIX = "attachments/"
 STATE_TAG = "postbox-state"
@@ -33,7 +33,7 @@ def client():
 
 
 def bucket() -> str:
-    return get_settings().BUCKET_NAME
+    return BucketSettings.get().BUCKET_NAME
 
 
 def object_key(attachment_id: str) -> str:

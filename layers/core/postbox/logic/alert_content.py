@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from postbox.dal.table import Item
 from postbox.errors import BadRequest
 from postbox.models.aalam import CONTENT_MAX_CHARS, AlertMessageIn, AlertOut
-from postbox.settings import get_settings
+from postbox.settings import AalamSettings
 from postbox.timefmt import parse_iso
 
 PLACEHOLDER_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
@@ -84,12 +84,12 @@ def with_params(url: str, params: dict[str, str]) -> str:
 
 
 def format_time(timestamp: str) -> str:
-    date_format = get_settings().AALAM_DATE_FORMAT
+    date_format = AalamSettings.get().AALAM_DATE_FORMAT
     return timestamp if date_format == "iso8601" else parse_iso(timestamp).strftime(date_format)
 
 
 def parse_time(field: str, value: str) -> datetime:
-    date_format = get_settings().AALAM_DATE_FORMAT
+    date_format = AalamSettings.get().AALAM_DATE_FORMAT
     try:
         if date_format == "iso8601":
             return parse_iso(value)

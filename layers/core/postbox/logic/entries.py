@@ -3,11 +3,11 @@ entries that are missing (a retried batch never resets an entry's read state).""
 
 from postbox.dal import inbox
 from postbox.dal.table import Item
-from postbox.settings import get_settings
+from postbox.settings import LimitsSettings
 
 
 def preview(text: str) -> tuple[str, bool]:
-    limit = get_settings().INBOX_PREVIEW_CHARS
+    limit = LimitsSettings.get().INBOX_PREVIEW_CHARS
     return (text, False) if len(text) <= limit else (text[:limit], True)
 
 

@@ -16,7 +16,7 @@ from postbox.logic import paging
 from postbox.logic.attachments import create_message_with_attachments
 from postbox.logic.permissions import load_target_access
 from postbox.models.ona import TARGET_TYPES, VERBS, CreatedMessageOut, CreateMessageIn, MessageOut, render_target_id
-from postbox.settings import get_settings
+from postbox.settings import AttachmentSettings
 from postbox.timefmt import iso, parse_iso, utcnow
 
 TARGET_NOT_FOUND = {"target_id": "target_id not found"}
@@ -74,7 +74,7 @@ def get_message(caller: Caller, message_id: str) -> MessageOut:
 
 
 def _check_attachment_count(attachment_ids: list[str]) -> None:
-    limit = get_settings().ATTACHMENTS_PER_MESSAGE_MAX
+    limit = AttachmentSettings.get().ATTACHMENTS_PER_MESSAGE_MAX
     if len(set(attachment_ids)) > limit:
         raise BadRequest({"attachments": [f"Ensure this field has no more than {limit} elements."]})
 

@@ -15,7 +15,7 @@ from postbox.logic.alert_stream import publish_transient
 from postbox.logic.changes import Change
 from postbox.logic.inbox import render_entry, unread_count
 from postbox.models.ona import render_target_id
-from postbox.settings import get_settings
+from postbox.settings import MqttSettings
 from postbox.topics import encode_payload, inbox_topic, target_topic
 
 
@@ -77,7 +77,7 @@ TARGET_METADATA_FIELDS = {"user": ("id", "name"), "xform": ("id", "name", "form_
 
 
 def message_payload(message: Item) -> bytes:
-    if not get_settings().MQTT_FULL_PAYLOAD:
+    if not MqttSettings.get().MQTT_FULL_PAYLOAD:
         flat = {"id": message["id"], "verb": message["verb"], "message": _decoded(message),
                 "user": message["user"], "timestamp": message["timestamp"]}
         return encode_payload(flat, ("message",))

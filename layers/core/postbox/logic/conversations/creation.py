@@ -18,7 +18,7 @@ from postbox.logic.conversations.writing import (
 )
 from postbox.logic.permissions import Actor, feedback_members, load_actor
 from postbox.models.dhis2 import ConversationIn
-from postbox.settings import get_settings
+from postbox.settings import LimitsSettings
 from postbox.timefmt import iso, utcnow
 
 
@@ -41,7 +41,7 @@ def _new_conversation(*, subject: str, text: str, sender: Actor | None, message_
                "metaData": f"User-agent: {user_agent}"}
     visible = Visible(sender_name, text, now)
     search = search_text(subject, text, sender_name)
-    preview = get_settings().INBOX_PREVIEW_CHARS
+    preview = LimitsSettings.get().INBOX_PREVIEW_CHARS
     participants = {uid: user for uid, user in recipients.items() if uid != sender_id}
     rows = [store.participant_item(header, uid, read=False, follow_up=False, archived=False, visible=visible,
                                    search=search, preview_chars=preview) | {"userName": display_name(user)}

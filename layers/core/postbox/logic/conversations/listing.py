@@ -12,7 +12,7 @@ from postbox.logic.conversations.batch import PARALLEL_UPDATES
 from postbox.logic.conversations.filters import ListQuery, filter_conditions, query_conditions
 from postbox.logic.conversations.rendering import entity
 from postbox.logic.permissions import feedback_group, holds_ticket_authority, in_feedback_group, load_actor
-from postbox.settings import get_settings
+from postbox.settings import LimitsSettings
 
 
 def list_for(caller: Caller, query: ListQuery) -> tuple[list[dict[str, Any]], dict[str, int] | None]:
@@ -29,7 +29,7 @@ def list_for(caller: Caller, query: ListQuery) -> tuple[list[dict[str, Any]], di
         pager = {"page": query.page, "pageCount": max(1, -(-total // query.page_size)), "total": total,
                  "pageSize": query.page_size}
     else:
-        rows = feed.fetch(feed_query, limit=get_settings().PAGE_SIZE_MAX).items
+        rows = feed.fetch(feed_query, limit=LimitsSettings.get().PAGE_SIZE_MAX).items
         pager = None
     headers = store.get_headers([row["id"] for row in rows]) if rows else {}
     show_internal = False

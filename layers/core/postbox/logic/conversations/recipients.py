@@ -11,7 +11,7 @@ from postbox.ids import is_directory_id
 from postbox.logic.conversations.access import load_context
 from postbox.logic.conversations.writing import display_name, search_text
 from postbox.models.dhis2 import Recipients
-from postbox.settings import get_settings
+from postbox.settings import LimitsSettings
 
 
 def expand_recipients(recipients: Recipients) -> dict[str, Item]:
@@ -65,7 +65,7 @@ def add_recipients(caller: Caller, conversation_id: str, recipients: Recipients)
         Visible("", "", header["lastMessage"])
     # A newcomer searches the whole public history, as DHIS2's queryString does.
     search = search_text(header["subject"], *(part for m in public for part in (m["text"], m.get("senderName"))))
-    preview = get_settings().INBOX_PREVIEW_CHARS
+    preview = LimitsSettings.get().INBOX_PREVIEW_CHARS
     rows = [store.participant_item(header, uid, read=False, follow_up=False, archived=False, visible=newest,
                                    search=search, preview_chars=preview) | {"userName": display_name(user)}
             for uid, user in users.items() if uid not in current]

@@ -19,7 +19,7 @@ from postbox.logic.conversations.writing import (
     search_text,
 )
 from postbox.logic.permissions import is_ticket_manager
-from postbox.settings import get_settings
+from postbox.settings import LimitsSettings
 from postbox.timefmt import iso, utcnow
 
 
@@ -46,7 +46,7 @@ def reply(caller: Caller, conversation_id: str, text: str, *, internal: bool, at
     header = store.record_reply(ctx.cid, sender=caller.id, sender_name=sender_name, at=now, counted=not internal)
     rows = store.participants(ctx.cid)
     managers = _managers(rows, ctx) if internal else set()
-    preview = get_settings().INBOX_PREVIEW_CHARS
+    preview = LimitsSettings.get().INBOX_PREVIEW_CHARS
     updated = []
     for row in rows:
         uid = row["user_id"]
