@@ -35,8 +35,10 @@ def _use_local_stack(args: argparse.Namespace) -> None:
 def cmd_local(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    from postbox_local import iam  # the local stack's IAM check loads the template's policies: only here
     from postbox_local.stack import LocalStack  # the stack loads moto, the broker and every handler: only here
 
+    iam.install_from_env()  # the test suite proves IAM from the calls of this stack's functions too
     ports = Ports(api=args.api_port, mqtt=args.mqtt_port, moto=args.moto_port, iot=args.iot_port, ws=args.ws_port)
     stack = LocalStack(ports=ports)
     print("Starting Postbox locally: moto server, resources from template.yaml, demo directory, broker...",

@@ -141,9 +141,11 @@ class MqttSettings(EnvSettings):
 
 
 class CursorSettings(EnvSettings):
-    """Signs pagination cursors; in AWS it comes from Secrets Manager through the template. Optional."""
+    """The Secrets Manager secret (ARN or name) that signs pagination cursors; only the functions that paginate
+    have it, and read its value at run time (postbox.cursor), never through their environment. Optional here:
+    postbox.cursor refuses to sign without it."""
 
-    CURSOR_SECRET: str = Field(default="", repr=False)
+    CURSOR_SECRET_ID: str = ""
 
 
 class LimitsSettings(EnvSettings):
@@ -248,12 +250,31 @@ class ChannelSettings(EnvSettings):
         return value
 
 
-class AuthorizerSettings(EnvSettings):
-    """The IoT Core custom authorizer: the user pool that issues access tokens
+class SessionSettings(EnvSettings):
+    """The app clients whose tokens the session cookie may carry (the web inbox's; docs/dhis2.md#browser-sessions),
+    or the name of an SSM parameter holding them, comma-separated (read by the session authorizer)."""
+
+    SESSION_CLIENT_IDS: tuple[str, ...] = ()
+    SESSION_CLIENT_IDS_PARAMETER: str = ""
+
+    @field_validator("SESSION_CLIENT_IDS", mode="before")
+    @classmethod
+    def _session_clients(cls, value: object) -> object:
+        return tuple(part.strip() for part in value.split(",") if part.strip()) if isinstance(value, str) else value
+
+
+class CognitoSettings(EnvSettings):
+    """Tokens verified outside API Gateway (the IoT Core and session authorizers): the user pool that issues them
     (https://cognito-idp.<region>.amazonaws.com/<pool id>) and where its keys are fetched from (default: the
-    issuer's JWKS); the IoT policies it returns are scoped to this account and region (Lambda sets AWS_REGION)."""
+    issuer's JWKS)."""
 
     COGNITO_ISSUER: str = Field(min_length=1)
     COGNITO_JWKS_URL: str = ""
+
+
+class IotPolicySettings(EnvSettings):
+    """The IoT policies the IoT Core authorizer returns are scoped to this account and region (Lambda sets
+    AWS_REGION)."""
+
     AWS_REGION: str = Field(min_length=1)
     AWS_ACCOUNT_ID: str = Field(min_length=1)

@@ -10,6 +10,7 @@ from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from postbox.dal.gate import current_gate
 from postbox.settings import TableSettings
 
 if TYPE_CHECKING:
@@ -111,13 +112,40 @@ class Expression:
         return out
 
 
+def pass_gate() -> None:
+    """Read the gate's item now (one BatchGetItem) unless a read already carried it; `check` raises to refuse."""
+    gate = current_gate()
+    if gate is None or gate.settled():
+        return
+    with gate.lock:
+        if not gate.settled():
+            gate.apply(_batch_get([gate.key], consistent=False))
+
+
 def get(key: Key, *, consistent: bool = False) -> Item | None:
     response = client().get_item(TableName=table_name(), Key=serialize(key), ConsistentRead=consistent)
     return deserialize(response["Item"]) if "Item" in response else None
 
 
 def batch_get(keys: Iterable[Key], *, consistent: bool = False) -> dict[tuple[str, str], Item]:
-    """Read up to any number of keys; duplicates are merged. Returns items by (PK, SK)."""
+    """Read up to any number of keys; duplicates are merged. Returns items by (PK, SK). The request's pending gate
+    rides along (its item is returned only when asked for)."""
+    gate = current_gate()
+    if gate is None or gate.settled():
+        return _batch_get(keys, consistent=consistent)
+    keys = list(keys)
+    with gate.lock:
+        if gate.settled():
+            return _batch_get(keys, consistent=consistent)
+        found = _batch_get([*keys, gate.key], consistent=consistent)
+        gate.apply(found)
+    gate_id = (gate.key["PK"], gate.key["SK"])
+    if gate_id in found and not any((k["PK"], k["SK"]) == gate_id for k in keys):
+        del found[gate_id]
+    return found
+
+
+def _batch_get(keys: Iterable[Key], *, consistent: bool = False) -> dict[tuple[str, str], Item]:
     unique = list({(k["PK"], k["SK"]): k for k in keys}.values())
     found: dict[tuple[str, str], Item] = {}
     for start in range(0, len(unique), BATCH_GET_MAX):
@@ -144,6 +172,7 @@ def batch_get(keys: Iterable[Key], *, consistent: bool = False) -> dict[tuple[st
 
 
 def put(item: Item, *, condition: "ConditionBase | None" = None) -> None:
+    pass_gate()
     params: dict[str, Any] = {"TableName": table_name(), "Item": serialize(item)}
     if condition is not None:
         expr = Expression()
@@ -153,6 +182,7 @@ def put(item: Item, *, condition: "ConditionBase | None" = None) -> None:
 
 
 def delete(key: Key, *, condition: "ConditionBase | None" = None, return_old: bool = False) -> Item | None:
+    pass_gate()
     params: dict[str, Any] = {"TableName": table_name(), "Key": serialize(key)}
     if condition is not None:
         expr = Expression()
@@ -175,6 +205,7 @@ class ConditionFailed(Exception):
 def update(key: Key, update_expression: str, *, names: dict[str, str] | None = None,
            values: dict[str, Any] | None = None, condition: "ConditionBase | None" = None) -> Item:
     """UpdateItem returning the new image; raises ConditionFailed carrying the stored item."""
+    pass_gate()
     expr = Expression()
     params: dict[str, Any] = {"TableName": table_name(), "Key": serialize(key),
                               "UpdateExpression": update_expression, "ReturnValues": "ALL_NEW"}
@@ -265,6 +296,7 @@ def count(key_condition: "ConditionBase", **kwargs: Any) -> int:
 def batch_write(puts: Iterable[Item] = (), deletes: Iterable[Key] = ()) -> int:
     """BatchWriteItem in chunks of 25, retrying unprocessed items — and a chunk throttled as a whole — with
     backoff. Returns the number of calls."""
+    pass_gate()
     requests = [{"PutRequest": {"Item": serialize(item)}} for item in puts]
     requests += [{"DeleteRequest": {"Key": serialize(key)}} for key in deletes]
     calls = 0
@@ -324,6 +356,7 @@ def transact_write(actions: list[dict[str, Any]]) -> None:
     """All actions or none, in one TransactWriteItems request; raises TransactionCancelled with the reasons."""
     if not 1 <= len(actions) <= TRANSACTION_MAX:
         raise ValueError(f"a transaction holds 1 to {TRANSACTION_MAX} actions")
+    pass_gate()
     try:
         client().transact_write_items(TransactItems=actions)
     except Exception as error:

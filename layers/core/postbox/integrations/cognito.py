@@ -7,7 +7,7 @@ checked; the function that uses this carries PyJWT[crypto] in its own package, n
 from functools import cache
 from typing import Any
 
-from postbox.settings import AuthorizerSettings
+from postbox.settings import CognitoSettings
 
 
 class InvalidToken(Exception):
@@ -18,7 +18,7 @@ class InvalidToken(Exception):
 def _jwks_client():
     import jwt  # only the IoT authorizer carries PyJWT (in its own package, not the layer)
 
-    settings = AuthorizerSettings.get()
+    settings = CognitoSettings.get()
     url = settings.COGNITO_JWKS_URL or f"{settings.COGNITO_ISSUER}/.well-known/jwks.json"
     return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600)
 
@@ -26,7 +26,7 @@ def _jwks_client():
 def verify_access_token(token: str) -> dict[str, Any]:
     import jwt  # only the IoT authorizer carries PyJWT (in its own package, not the layer)
 
-    issuer = AuthorizerSettings.get().COGNITO_ISSUER
+    issuer = CognitoSettings.get().COGNITO_ISSUER
     if not issuer:
         raise InvalidToken("COGNITO_ISSUER is not configured")
     try:

@@ -10,7 +10,7 @@ from typing import Any
 
 from postbox.auth import USER_SCOPE
 from postbox.dal import directory
-from postbox.settings import AuthorizerSettings, MqttSettings
+from postbox.settings import IotPolicySettings, MqttSettings
 from postbox.topics import TopicError, inbox_topic, target_topic
 
 POLICY_MAX_CHARS = 2048      # IoT Core's limit per policy document
@@ -50,7 +50,7 @@ def grant_for(user_id: str) -> Grant | None:
 
 
 def _arn(kind: str, name: str) -> str:
-    settings = AuthorizerSettings.get()
+    settings = IotPolicySettings.get()
     return f"arn:aws:iot:{settings.AWS_REGION}:{settings.AWS_ACCOUNT_ID}:{kind}/{name}"
 
 

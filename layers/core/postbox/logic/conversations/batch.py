@@ -1,11 +1,10 @@
 """What the batch endpoints share: at most MAX_BATCH ids, the conversations loaded in one read, access checked
 all-or-nothing, and per-conversation writes in parallel."""
 
-from concurrent.futures import ThreadPoolExecutor
-
 from postbox.auth import Caller
 from postbox.dal import conversations as store
 from postbox.dal import directory, table
+from postbox.dal.gate import parallel_map
 from postbox.dal.table import Item
 from postbox.errors import BadRequest, Forbidden, NotFound
 from postbox.ids import is_directory_id, is_uid
@@ -70,8 +69,7 @@ def each(conversation_ids: list[str], action) -> list[str]:
     """Run a per-conversation write for each id (in parallel); the ids for which it returned True, in order."""
     if not conversation_ids:
         return []
-    with ThreadPoolExecutor(max_workers=min(PARALLEL_UPDATES, len(conversation_ids))) as pool:
-        done = list(pool.map(action, conversation_ids))
+    done = parallel_map(action, conversation_ids, min(PARALLEL_UPDATES, len(conversation_ids)))
     return [cid for cid, changed in zip(conversation_ids, done, strict=True) if changed]
 
 
