@@ -14,7 +14,7 @@ from postbox.auth import Caller
 from postbox.dal import conversations as store
 from postbox.dal import directory, feed
 from postbox.dal.conversations import Visible
-from postbox.dal.table import Item
+from postbox.dal.table import Item, parallel_map
 from postbox.errors import BadRequest, Conflict, Forbidden, NotFound
 from postbox.ids import is_directory_id, is_uid, new_uid
 from postbox.logic.permissions import Actor as ActorT
@@ -290,8 +290,9 @@ def reply(caller: Caller, conversation_id: str, text: str, *, internal: bool, at
         read = row["read"] if uid == caller.id else False
         updated.append(store.participant_item(
             header, uid, read=read, follow_up=row.get("followUp", False), archived=row.get("archived", False),
-            visible=Visible(sender_name, text, now), search=row.get("search", "") + " " + _search_text(text,
-                                                                                                     sender_name),
+            # The replier's own row keeps naming the last sender who is not them (docs/web.md#readable-content).
+            visible=Visible(row.get("from") or sender_name if uid == caller.id else sender_name, text, now),
+            search=row.get("search", "") + " " + _search_text(text, sender_name),
             preview_chars=preview) | {"userName": row.get("userName", ""), **_read_at(row, read)})
     store.write(updated)
     return ctx.cid
@@ -468,8 +469,7 @@ def _each(conversation_ids: list[str], action) -> list[str]:
     """Run a per-conversation write for each id (in parallel); the ids for which it returned True, in order."""
     if not conversation_ids:
         return []
-    with ThreadPoolExecutor(max_workers=min(PARALLEL_UPDATES, len(conversation_ids))) as pool:
-        done = list(pool.map(action, conversation_ids))
+    done = parallel_map(action, conversation_ids, min(PARALLEL_UPDATES, len(conversation_ids)))
     return [cid for cid, changed in zip(conversation_ids, done, strict=True) if changed]
 
 
