@@ -79,8 +79,10 @@ run: $(BIN)/.installed-local web
 test: lint sam-validate web $(CHROMIUM)
 	$(BIN)/pytest -q -n 2 --dist loadgroup
 
+# ruff over the repository; mypy over the deployed code (layers/core and functions/: pyproject.toml's [tool.mypy]).
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 sam-validate: $(TOOLS)/bin/.installed
 	AWS_DEFAULT_REGION=us-east-1 $(TOOLS)/bin/sam validate --lint --template template.yaml
@@ -112,4 +114,4 @@ build: $(TOOLS)/bin/.installed
 	PYENV_VERSION=$(PY313):$$(pyenv version-name 2>/dev/null || echo system) $(TOOLS)/bin/sam build --template template.yaml
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .lock-venv .aws-sam .local .pytest_cache web/node_modules web/dist
+	rm -rf $(VENV) $(TOOLS) .lock-venv .aws-sam .local .mypy_cache .pytest_cache web/node_modules web/dist
