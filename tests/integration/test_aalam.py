@@ -42,7 +42,15 @@ def alerts(api, user: str = "bob", **query) -> list[dict]:
 
 
 def inbox(api, user: str = "bob") -> list[dict]:
-    return api.get("/api/v1/inbox", user=user).get_json()["items"]
+    response = api.get("/api/v1/inbox", user=user)
+    if response.status_code == 403:  # an inactive user is locked out: what the table holds for them
+        from postbox.dal import feed
+        from postbox.dal import inbox as store
+        from postbox.logic.inbox import render_entry
+
+        return [render_entry(item) for item in feed.fetch(store.feed_query(user, archived=False, kind=None),
+                                                           limit=100).items]
+    return response.get_json()["items"]
 
 
 def inbox_events(published, user: str = "bob") -> list[tuple[str, str]]:
@@ -621,10 +629,11 @@ def test_request_costs(api, stream):
     alert_id = alert.get_json()["id"]
     with dynamodb_requests() as calls:
         alerts(api)
-    assert calls == {"Query": 1, "BatchGetItem": 1}
+    assert calls == {"Query": 1, "BatchGetItem": 1}  # the caller's entry (inactive check) rides with the entries'
+    # A write first: the caller's entry is read on its own before it (docs/architecture.md#permissions).
     with dynamodb_requests() as calls:
         api.post(f"{SEND}/{alert_id}", user="bob", query_string={"read": "true"})
-    assert calls == {"UpdateItem": 1}
+    assert calls == {"BatchGetItem": 1, "UpdateItem": 1}
     with dynamodb_requests() as calls:
         api.delete(f"{SEND}/{alert_id}", user="bob")
-    assert calls == {"DeleteItem": 1}
+    assert calls == {"BatchGetItem": 1, "DeleteItem": 1}

@@ -574,17 +574,45 @@ def test_binary_content_survives_the_gateway(api):
      "Value 'FOO' is not valid for parameter domain. Valid values are: [DATA_VALUE, PUSH_ANALYSIS, DOCUMENT, "
      "MESSAGE_ATTACHMENT, USER_AVATAR, ORG_UNIT, ICON, JOB_DATA]"),
     ({"data": b""}, 409, "Conflict", "Could not read file or file is empty."),
-    ({"content_type": "text/html"}, 409, "Conflict",
-     "Content type 'text/html' is not allowed for message attachments; allowed types: text/plain, text/csv, "
-     "application/json, application/pdf, image/png, image/jpeg, image/gif, application/zip, "
-     "application/vnd.openxmlformats-officedocument.wordprocessingml.document, "
-     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet, "
-     "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
     ({"filename": "x" * 256 + ".txt"}, 409, "Conflict", "The file name must be at most 255 characters."),
 ])
 def test_file_resource_errors(api, kwargs, status, reason, message):
     response = upload_resource(api, **kwargs)
     assert (response.status_code, response.get_json()) == (status, web_message(status, reason, message))
+
+
+@pytest.mark.parametrize(("sent_type", "stored_type", "served_type"), [
+    ("application/octet-stream", "application/octet-stream", "application/octet-stream"),
+    ("text/html", "text/html", "application/octet-stream"),
+    ("image/svg+xml", "image/svg+xml", "application/octet-stream"),
+    ("application/x-unknown; charset=binary", "application/x-unknown", "application/octet-stream"),
+    ("not a type", "application/octet-stream", "application/octet-stream"),
+    ("image/png", "image/png", "image/png"),
+])
+def test_file_resources_take_any_type_and_nothing_downloads_to_render(api, sent_type, stored_type, served_type):
+    """DHIS2 takes files of any type; every download is an attachment of a type no browser runs
+    (docs/dhis2.md#differences-from-dhis2)."""
+    response = upload_resource(api, filename="page.html", content_type=sent_type)
+    assert response.status_code == 202, response.get_json()
+    resource = response.get_json()["response"]["fileResource"]
+    assert resource["contentType"] == stored_type
+    assert create(api, "alice", [resource["id"]]).status_code == 201
+    redirect = api.get(f"{ATTACHMENTS}/{resource['id']}", user="bob")
+    assert redirect.status_code == 302
+    assert redirect.headers["X-Content-Type-Options"] == "nosniff"
+    download = requests.get(redirect.headers["Location"], timeout=10)
+    assert download.content == TEXT
+    assert download.headers["Content-Type"] == served_type
+    assert download.headers["Content-Disposition"] == 'attachment; filename="page.html"'
+
+
+def test_file_resources_on_the_versioned_path(api):
+    import io
+
+    response = api.post("/api/40/fileResources/", user="alice", query_string={"domain": "MESSAGE_ATTACHMENT"},
+                        data={"file": (io.BytesIO(TEXT), "r.txt", "text/plain")})
+    assert response.status_code == 202
+    assert stored(response.get_json()["response"]["fileResource"]["id"]) == TEXT
 
 
 def test_file_resource_size_limit(api, settings):

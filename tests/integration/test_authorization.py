@@ -18,6 +18,7 @@ from support.ona import send
 from postbox_local import template, tokens
 
 UNAUTHENTICATED = {"detail": "Authentication credentials were not provided."}
+INACTIVE = "This user account is inactive."
 NO_PERMISSION = {"detail": "You do not have permission to perform this action."}
 NOT_FOUND = {"detail": "Not found."}
 NO_INBOX = {"detail": "Applications have no inbox."}
@@ -96,7 +97,8 @@ MESSAGE = {"target_type": "xform", "target_id": "34", "message": "hello"}
 
 # Demo directory (local/demo-directory.json): xform 34 "hh_form" in project 12; project 12: alice owner, erin
 # readonly; xform 34: bob dataentry, carol editor; entitylist trees: alice manager, bob readonly; dave has no
-# role; frank is inactive; admin is the superuser; "ghost" is in no directory at all.
+# role; frank is inactive (and had mail before: {frank_msg}); admin is the superuser; "ghost" is in no directory.
+# frank is refused on every authorized route (the inactive column, INACTIVE below), so no row lists him.
 # The world of every case: {xform}: carol's message on xform 34 (inbox entries for alice, bob, erin);
 # {user_msg}: alice's message to bob (an entry for bob).
 ROWS: dict[tuple[str, str], list[Case]] = {
@@ -107,7 +109,6 @@ ROWS: dict[tuple[str, str], list[Case]] = {
     ("POST", "/api/v1/messaging"): [
         Case("message to a form needs change", "/api/v1/messaging", json=MESSAGE, calls=[
             ("dave", 403, cannot_add("hh_form")), ("ghost", 403, cannot_add("hh_form")),
-            ("frank", 403, cannot_add("hh_form")),
             ("erin", 403, cannot_add("hh_form")),          # readonly (project)
             ("bob", 403, cannot_add("hh_form")),           # dataentry
             ("carol", 201, None),                          # editor
@@ -118,12 +119,12 @@ ROWS: dict[tuple[str, str], list[Case]] = {
                     ("admin", 403, cannot_add("hh_form")), ("app", 201, lambda body, world: body["user"] == APP)]),
         Case("any active user may message a user", "/api/v1/messaging",
              json={"target_type": "user", "target_id": "bob", "message": "hi"},
-             calls=[("frank", 403, cannot_add("bob")), ("ghost", 403, cannot_add("bob")), ("dave", 201, None)]),
+             calls=[("ghost", 403, cannot_add("bob")), ("dave", 201, None)]),
     ],
     ("GET", "/api/v1/messaging"): [
         Case("a form's messages need view", "/api/v1/messaging", query={"target_type": "xform", "target_id": "34"},
-             calls=[("dave", 403, NO_PERMISSION), ("ghost", 403, NO_PERMISSION), ("frank", 403, NO_PERMISSION),
-                    ("app", 403, NO_PERMISSION), ("bob", 200, listing_ids("xform")),
+             calls=[("dave", 403, NO_PERMISSION), ("ghost", 403, NO_PERMISSION), ("app", 403, NO_PERMISSION),
+                    ("bob", 200, listing_ids("xform")),
                     ("erin", 200, listing_ids("xform")), ("admin", 200, listing_ids("xform"))]),
         Case("a user's messages are theirs", "/api/v1/messaging", query={"target_type": "user", "target_id": "bob"},
              calls=[("dave", 403, NO_PERMISSION), ("alice", 403, NO_PERMISSION),
@@ -134,14 +135,13 @@ ROWS: dict[tuple[str, str], list[Case]] = {
     ("GET", "/api/v1/stats/messaging"): [
         Case("stats need view", "/api/v1/stats/messaging",
              query={"target_type": "xform", "target_id": "34", "group_by": "day"},
-             calls=[("dave", 403, NO_PERMISSION), ("frank", 403, NO_PERMISSION), ("app", 403, NO_PERMISSION),
+             calls=[("dave", 403, NO_PERMISSION), ("app", 403, NO_PERMISSION),
                     ("bob", 200, lambda body, world: [row["message"] for row in body] == [1]),
                     ("admin", 200, lambda body, world: [row["message"] for row in body] == [1])]),
     ],
     ("GET", "/api/v1/messaging/{message_id}"): [
         Case("a form message needs view", "/api/v1/messaging/{xform}", calls=[
-            ("dave", 403, NO_PERMISSION), ("ghost", 403, NO_PERMISSION), ("frank", 403, NO_PERMISSION),
-            ("app", 403, NO_PERMISSION),
+            ("dave", 403, NO_PERMISSION), ("ghost", 403, NO_PERMISSION), ("app", 403, NO_PERMISSION),
             ("bob", 200, lambda body, world: body["id"] == world["xform"]),   # dataentry
             ("erin", 200, None), ("alice", 200, None), ("admin", 200, None)]),
         Case("a user message is that user's alone", "/api/v1/messaging/{user_msg}", calls=[
@@ -277,6 +277,16 @@ def web_message(status: int, message: str | None) -> dict[str, Any]:
             "message": message}
 
 
+DHIS2_NO_PERMISSION = web_message(403, "You do not have permission to perform this action.")
+NO_USER_SETTINGS = web_message(403, "Applications have no user settings.")
+FEEDBACK = {"feedbackRecipients": {"id": "support", "name": "support", "displayName": "support"}}
+BOB = {"id": "bob", "username": "bob", "firstName": "Bob", "surname": "Baraka", "displayName": "Bob Baraka"}
+CAROL = {"id": "carol", "username": "carol", "firstName": "Carol", "surname": "Chebet", "displayName": "Carol Chebet"}
+SUPPORT_GROUP = {"pager": {"page": 1, "pageCount": 1, "total": 1, "pageSize": 50},
+                 "userGroups": [{"id": "support", "displayName": "support"}]}
+DISTRICT = {"organisationUnits": [{"id": "OuDistrict1", "displayName": "District 1"}]}
+
+
 def alice_writes_bob(api, world):
     response = api.post(MC, user="alice", json={"subject": "Stock", "text": "Hi Bob", "users": [{"id": "bob"}]})
     assert response.status_code == 201, response.get_json()
@@ -335,7 +345,6 @@ DHIS2_ROWS: dict[tuple[str, str], list[Case]] = {
         Case("any active user or known application", MC,
              json={"subject": "Stock", "text": "Hello", "users": [{"id": "bob"}]},
              calls=[("ghost", 403, web_message(403, "Not authorized to send messages.")),
-                    ("frank", 403, web_message(403, "Not authorized to send messages.")),
                     ("dave", 201, CREATED), ("app", 201, CREATED)],
              after=lambda api, world: len(api.get(MC, user="bob").get_json()["messageConversations"]) == 2
              or pytest.fail("bob should have dave's and the application's conversations")),
@@ -350,14 +359,14 @@ DHIS2_ROWS: dict[tuple[str, str], list[Case]] = {
     ("GET", f"{MC}/{{conversation_id}}"): [
         Case("participants and superusers", MC + "/{mc}", setup=alice_writes_bob, calls=[
             *[(who, 403, web_message(403, "Not authorized to access this conversation."))
-              for who in ("dave", "ghost", "frank", "app", "carol", "erin")],
+              for who in ("dave", "ghost", "app", "carol", "erin")],
             ("bob", 200, lambda body, world: body["id"] == world["mc"] and body["read"] is False),
             ("alice", 200, lambda body, world: body["read"] is True), ("admin", 200, None)]),
     ],
     ("POST", f"{MC}/{{conversation_id}}"): [
         Case("reply: participants and superusers", MC + "/{mc}", setup=alice_writes_bob, json="Thanks",
              calls=[*[(who, 403, web_message(403, "Not authorized to send messages to this conversation."))
-                      for who in ("dave", "ghost", "frank", "app", "carol")],
+                      for who in ("dave", "ghost", "app", "carol")],
                     ("bob", 201, CREATED), ("admin", 201, CREATED)]),
         Case("internal notes need a ticket manager", MC + "/{mc}", setup=alice_writes_bob, json="Note",
              query={"internal": "true"},
@@ -377,7 +386,6 @@ DHIS2_ROWS: dict[tuple[str, str], list[Case]] = {
     ("POST", f"{MC}/feedback"): [
         Case("any active user", MC + "/feedback", query={"subject": "Broken"}, json="It broke",
              calls=[("ghost", 403, web_message(403, "Not authorized to send feedback.")),
-                    ("frank", 403, web_message(403, "Not authorized to send feedback.")),
                     ("app", 403, web_message(403, "Not authorized to send feedback.")),
                     ("dave", 201, web_message(201, "Feedback created"))],
              after=lambda api, world: len(api.get(MC, user="carol").get_json()["messageConversations"]) == 1
@@ -506,8 +514,65 @@ DHIS2_ROWS: dict[tuple[str, str], list[Case]] = {
     ],
     ("GET", "/api/me/dashboard"): [
         Case("each user counts their own", "/api/me/dashboard", setup=alice_writes_bob,
-             calls=[("dave", 200, {"unreadMessageConversations": 0}), ("alice", 200, {"unreadMessageConversations": 0}),
-                    ("bob", 200, {"unreadMessageConversations": 1})]),
+             calls=[("dave", 200, {"unreadMessageConversations": 0, "unreadInterpretations": 0}),
+                    ("alice", 200, {"unreadMessageConversations": 0, "unreadInterpretations": 0}),
+                    ("bob", 200, {"unreadMessageConversations": 1, "unreadInterpretations": 0})]),
+    ],
+    # What the DHIS2 Messaging app reads about people (docs/dhis2.md#looking-people-up): active users and known
+    # applications; never anyone's email, phone or authorities but the caller's own.
+    ("GET", "/api/me"): [
+        Case("each active user reads their own", "/api/me", query={"fields": "id,email"},
+             calls=[("app", 403, NO_USER_SETTINGS), ("ghost", 403, DHIS2_NO_PERMISSION),
+                    ("frank", 403, DHIS2_NO_PERMISSION), ("dave", 200, {"id": "dave", "email": "dave@example.org"}),
+                    ("bob", 200, {"id": "bob", "email": "bob@example.org"})]),
+    ],
+    ("GET", "/api/userSettings"): [
+        Case("each active user reads their own", "/api/userSettings", query={"key": "keyUiLocale"},
+             calls=[("app", 403, NO_USER_SETTINGS), ("ghost", 403, DHIS2_NO_PERMISSION),
+                    ("frank", 403, DHIS2_NO_PERMISSION), ("bob", 200, {"keyUiLocale": "en"})]),
+    ],
+    ("GET", "/api/system/info"): [
+        Case("anyone authenticated", "/api/system/info", query={"fields": "version"},
+             calls=[("ghost", 200, {"version": "2.40.0"}), ("app", 200, None), ("bob", 200, {"version": "2.40.0"})]),
+    ],
+    ("GET", "/api/configuration"): [
+        Case("active users and known applications", "/api/configuration",
+             calls=[("ghost", 403, DHIS2_NO_PERMISSION), ("frank", 403, DHIS2_NO_PERMISSION), ("app", 200, FEEDBACK),
+                    ("dave", 200, FEEDBACK)]),
+    ],
+    ("GET", "/api/userLookup"): [
+        Case("active users and known applications; names only", "/api/userLookup", query={"query": "bob"},
+             calls=[("ghost", 403, DHIS2_NO_PERMISSION), ("frank", 403, DHIS2_NO_PERMISSION),
+                    ("app", 200, {"users": [BOB]}), ("dave", 200, {"users": [BOB]})]),
+    ],
+    ("GET", "/api/userLookup/feedbackRecipients"): [
+        Case("active users and known applications; names only", "/api/userLookup/feedbackRecipients",
+             query={"query": "car"},
+             calls=[("ghost", 403, DHIS2_NO_PERMISSION), ("frank", 403, DHIS2_NO_PERMISSION),
+                    ("app", 200, {"users": [CAROL]}), ("dave", 200, {"users": [CAROL]})]),
+    ],
+    ("GET", "/api/users"): [
+        Case("active users and known applications; names only", "/api/users",
+             query={"filter": "username:eq:bob", "fields": "*", "paging": "false"},
+             calls=[("ghost", 403, DHIS2_NO_PERMISSION), ("frank", 403, DHIS2_NO_PERMISSION),
+                    ("app", 200, {"users": [{**BOB, "name": "Bob Baraka"}]}),
+                    ("dave", 200, {"users": [{**BOB, "name": "Bob Baraka"}]})]),
+    ],
+    ("GET", "/api/users/{user_id}"): [
+        Case("active users and known applications; names only", "/api/users/bob",
+             calls=[("ghost", 403, DHIS2_NO_PERMISSION), ("frank", 403, DHIS2_NO_PERMISSION),
+                    ("app", 200, {**BOB, "name": "Bob Baraka"}), ("dave", 200, {**BOB, "name": "Bob Baraka"})]),
+    ],
+    ("GET", "/api/userGroups"): [
+        Case("active users and known applications", "/api/userGroups", query={"filter": "id:eq:support"},
+             calls=[("ghost", 403, DHIS2_NO_PERMISSION), ("frank", 403, DHIS2_NO_PERMISSION),
+                    ("app", 200, SUPPORT_GROUP), ("dave", 200, SUPPORT_GROUP)]),
+    ],
+    ("GET", "/api/organisationUnits"): [
+        Case("active users and known applications", "/api/organisationUnits",
+             query={"filter": "displayName:token:dist", "paging": "false"},
+             calls=[("ghost", 403, DHIS2_NO_PERMISSION), ("frank", 403, DHIS2_NO_PERMISSION),
+                    ("app", 200, DISTRICT), ("dave", 200, DISTRICT)]),
     ],
 }
 
@@ -574,8 +639,8 @@ ROWS.update({
     ("GET", "/api/v1/attachments/{attachment_id}"): [
         Case("a linked file: whoever may read its message, and its uploader", "/api/v1/attachments/{file}",
              setup=attach("alice", "xform", "34", "file", "file_msg"),
-             calls=[("dave", 404, NOT_FOUND), ("ghost", 404, NOT_FOUND), ("frank", 404, NOT_FOUND),
-                    ("app", 404, NOT_FOUND), ("bob", 302, None), ("erin", 302, None), ("admin", 302, None),
+             calls=[("dave", 404, NOT_FOUND), ("ghost", 404, NOT_FOUND), ("app", 404, NOT_FOUND),
+                    ("bob", 302, None), ("erin", 302, None), ("admin", 302, None),
                     ("alice", 302, None)]),
         Case("a user message's file: that user and the uploader", "/api/v1/attachments/{bob_file}",
              setup=attach("carol", "user", "bob", "bob_file", "bob_file_msg"),
@@ -588,13 +653,19 @@ ROWS.update({
     ("GET", "/api/v1/messaging/{message_id}/attachments"): [
         Case("as the message: view on its target", "/api/v1/messaging/{file_msg}/attachments",
              setup=attach("alice", "xform", "34", "file", "file_msg"),
-             calls=[("dave", 403, NO_PERMISSION), ("ghost", 403, NO_PERMISSION), ("frank", 403, NO_PERMISSION),
-                    ("app", 403, NO_PERMISSION), ("bob", 200, file_ids("file")), ("admin", 200, file_ids("file"))]),
+             calls=[("dave", 403, NO_PERMISSION), ("ghost", 403, NO_PERMISSION), ("app", 403, NO_PERMISSION),
+                    ("bob", 200, file_ids("file")), ("admin", 200, file_ids("file"))]),
         Case("a user message: that user alone", "/api/v1/messaging/{user_msg}/attachments",
              calls=[("alice", 403, NO_PERMISSION), ("admin", 403, NO_PERMISSION), ("bob", 200, [])]),
     ],
     ("POST", "/api/fileResources"): [
         Case("any authenticated caller may upload (DHIS2)", "/api/fileResources",
+             query={"domain": "MESSAGE_ATTACHMENT"}, form=a_file_resource,
+             calls=[("dave", 202, lambda body, world: body["response"]["fileResource"]["contentLength"] == 9),
+                    ("app", 202, None), ("alice", 202, None)]),
+    ],
+    ("POST", "/api/{version}/fileResources"): [
+        Case("any authenticated caller may upload (DHIS2, versioned)", "/api/40/fileResources",
              query={"domain": "MESSAGE_ATTACHMENT"}, form=a_file_resource,
              calls=[("dave", 202, lambda body, world: body["response"]["fileResource"]["contentLength"] == 9),
                     ("app", 202, None), ("alice", 202, None)]),
@@ -692,7 +763,7 @@ def only_bob_opted_in(api, world):
 ROWS.update({
     ("GET", ME): [
         Case("each active user reads their own", ME,
-             calls=[("app", 403, NO_SETTINGS), ("ghost", 403, NO_PERMISSION), ("frank", 403, NO_PERMISSION),
+             calls=[("app", 403, NO_SETTINGS), ("ghost", 403, NO_PERMISSION),
                     ("dave", 200, {"notify_email": False, "notify_sms": False, "email": "dave@example.org",
                                    "phone": None}),
                     ("bob", 200, {"notify_email": False, "notify_sms": False, "email": "bob@example.org",
@@ -700,7 +771,7 @@ ROWS.update({
     ],
     ("PATCH", ME): [
         Case("each active user changes their own", ME, json={"notify_email": True},
-             calls=[("app", 403, NO_SETTINGS), ("ghost", 403, NO_PERMISSION), ("frank", 403, NO_PERMISSION),
+             calls=[("app", 403, NO_SETTINGS), ("ghost", 403, NO_PERMISSION),
                     ("bob", 200, lambda body, world: body["notify_email"] is True)],
              after=only_bob_opted_in),
     ],
@@ -717,6 +788,26 @@ ROWS.update({
                     ("dave", 200, {"results": []}),        # no role on the form
                     ("bob", 200, {"results": []}),         # dataentry: may not write to it
                     ("carol", 200, HH_FORM), ("admin", 200, HH_FORM)]),
+    ],
+})
+
+# -- browser sessions (docs/dhis2.md#browser-sessions) -----------------------------------------------------------
+NO_SESSION = {"detail": "Applications have no browser session."}
+
+
+def sets_the_cookie(body, world) -> bool:
+    return body is None
+
+
+ROWS.update({
+    ("POST", "/api/v1/session"): [
+        Case("each active person starts their own", "/api/v1/session",
+             calls=[("app", 403, NO_SESSION), ("ghost", 403, NO_PERMISSION), ("frank", 403, NO_PERMISSION),
+                    ("dave", 204, sets_the_cookie), ("bob", 204, sets_the_cookie)]),
+    ],
+    ("DELETE", "/api/v1/session"): [
+        Case("anyone signed in ends theirs", "/api/v1/session",
+             calls=[("app", 204, None), ("bob", 204, None)]),
     ],
 })
 
@@ -765,12 +856,33 @@ def bad_tokens() -> dict[str, str]:
     }
 
 
+def set_active(directory: dict[str, Any], user: str, active: bool) -> None:
+    from postbox.logic.directory import parse_document, upsert
+
+    entry = next(u for u in directory["users"] if u["id"] == user)
+    upsert(parse_document({"users": [{"email": f"{user}@example.org", **entry, "active": active}]}))
+
+
 @pytest.fixture
-def world(api, stream) -> dict[str, str]:
+def world(api, stream, directory) -> dict[str, str]:
+    set_active(directory, "frank", True)      # frank had an inbox, an alert and a conversation before he left
     ids = {"xform": send(api, "carol", "xform", "34", "Form message")["id"],
-           "user_msg": send(api, "alice", "user", "bob", "Hi Bob")["id"]}
+           "user_msg": send(api, "alice", "user", "bob", "Hi Bob")["id"],
+           "frank_msg": send(api, "dave", "user", "frank", "Hi Frank")["id"]}
+    assert api.request("PUT", "/aalam/base/message", app=APP, json={"message": {
+        **ALERT["message"], "receiver": [{"type": "users", "value": ["frank@example.org"]}]}}).status_code == 200
+    conversation = {"subject": "Hi", "text": "Frank?", "users": [{"id": "frank"}]}
+    assert api.post(MC, app=APP, json=conversation).status_code == 201
     stream.drain()
+    set_active(directory, "frank", False)
     return ids
+
+
+def inactive_refusal(function: str) -> dict[str, Any]:
+    """403 in the face's shape: DHIS2's WebMessage from its functions, `{"detail": ...}` elsewhere."""
+    if function.startswith("Dhis2") or function == "UploadFileResourceFunction":
+        return web_message(403, INACTIVE)
+    return {"detail": INACTIVE}
 
 
 @pytest.mark.parametrize("route", sorted(set(TEMPLATE_ROUTES) | set(ROWS)), ids=lambda r: f"{r[0]} {r[1]}")
@@ -797,6 +909,10 @@ def test_authorization_matrix(api, stream, world, route):
                 response = call(token=token)
                 assert (response.status_code, response.get_json()) == (401, UNAUTHENTICATED), (case.name, label)
                 assert response.headers.get("WWW-Authenticate") == 'Bearer realm="api"'
+            # The inactive column: frank, whatever the route and whatever he had.
+            response = call(user="frank")
+            refusal = inactive_refusal(TEMPLATE_ROUTES[route].function)
+            assert (response.status_code, response.get_json()) == (403, refusal), case.name
         for caller, status, expected in case.calls:
             response = call(**_as(caller))
             got = response.get_json() if response.get_data() else None
@@ -810,6 +926,23 @@ def test_authorization_matrix(api, stream, world, route):
         if case.after:
             stream.drain()
             case.after(api, world)
+
+
+def test_an_inactive_users_refused_changes_change_nothing(api, stream, world, directory):
+    """frank's read-all, entry delete and alert read are refused before any write: his inbox is as it was (and so
+    no alert read reaches the stream, which would call the application back)."""
+    set_active(directory, "frank", True)
+    alert = next(e for e in api.get("/api/v1/inbox", user="frank").get_json()["items"] if e["kind"] == "alert")
+    set_active(directory, "frank", False)
+    for method, path, query in (("POST", "/api/v1/inbox/read-all", {}),
+                                ("DELETE", f"/api/v1/inbox/{world['frank_msg']}", {}),
+                                ("POST", f"/aalam/base/message/{alert['source_id']}", {"read": "true"})):
+        assert api.request(method, path, user="frank", query_string=query).status_code == 403, path
+    stream.drain()
+    set_active(directory, "frank", True)
+    entries = api.get("/api/v1/inbox", user="frank").get_json()["items"]
+    assert sorted(e["kind"] for e in entries) == ["alert", "conversation", "message"]
+    assert not any(e["read"] for e in entries)
 
 
 def test_every_authorized_route_is_authorized_in_the_template():

@@ -66,6 +66,7 @@ EXPECTED_STATUS = {
     "Dhis2CreateFunction": 201, "Dhis2ListFunction": 200, "Dhis2GetFunction": 404, "Dhis2ReplyFunction": 404,
     "Dhis2RecipientsFunction": 404, "Dhis2FeedbackFunction": 201, "Dhis2TicketFunction": 404, "Dhis2StateFunction": 404,
     "Dhis2DeleteFunction": 403, "Dhis2RemoveFunction": 404, "Dhis2DashboardFunction": 200, "Dhis2DownloadFunction": 404,
+    "Dhis2MeFunction": 200, "Dhis2LookupFunction": 200, "SessionFunction": 204,
 }
 
 

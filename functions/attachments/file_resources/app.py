@@ -19,7 +19,7 @@ app = dhis2_resolver()
 routes = Dhis2Routes(app)
 
 
-@app.post("/api/fileResources", summary="Upload a message attachment (DHIS2)", tags=["DHIS2 file resources"],
+@routes.post("/api/fileResources", summary="Upload a message attachment (DHIS2)", tags=["DHIS2 file resources"],
           description="multipart/form-data with the file in the field `file`; up to about 4 MB through the API.",
           responses={202: {"description": "WebMessage; the new attachment id is response.fileResource.id"},
                      400: {"description": "No `file` part, or an unknown domain"},

@@ -11,7 +11,7 @@ routes = Dhis2Routes(app)
 @routes.get("/api/me/dashboard", summary="My unread conversations", tags=["DHIS2 conversations"])
 def dashboard():
     count = conversations.unread_count(current_caller(app))
-    return respond(app, 200, {"unreadMessageConversations": count}, root="dashboard")
+    return respond(app, 200, {"unreadMessageConversations": count, "unreadInterpretations": 0}, root="dashboard")
 
 
 lambda_handler = api_entry(app)

@@ -23,7 +23,8 @@ routes = Dhis2Routes(app)
 def download(conversation_id: Annotated[str, Path()], child_id: Annotated[str, Path(description="The message")],
              file_id: Annotated[str, Path()]):
     url = conversations.attachment_download(current_caller(app), conversation_id, child_id, file_id)
-    return Response(302, None, "", headers={"Location": url, "Cache-Control": "no-store"})
+    return Response(302, None, "", headers={"Location": url, "Cache-Control": "no-store",
+                                         "X-Content-Type-Options": "nosniff"})
 
 
 lambda_handler = api_entry(app)

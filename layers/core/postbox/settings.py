@@ -28,8 +28,9 @@ class Settings(BaseModel):
     MQTT_RETAIN: bool = False
     MQTT_TOPIC_BASE: str = "postbox"
     MQTT_FULL_PAYLOAD: bool = False
-    # Signs pagination cursors; in AWS it comes from Secrets Manager through the template.
-    CURSOR_SECRET: str = Field(default="", repr=False)
+    # The Secrets Manager secret (ARN or name) that signs pagination cursors; only the functions that paginate
+    # have it, and read its value at run time (postbox.cursor), never through their environment.
+    CURSOR_SECRET_ID: str = ""
     # Ona page-number mode.
     PAGE_SIZE_DEFAULT: int = 1000
     PAGE_SIZE_MAX: int = 10000
@@ -40,6 +41,10 @@ class Settings(BaseModel):
     # authorizer checks tokens against it. COGNITO_JWKS_URL overrides where its keys are fetched from.
     COGNITO_ISSUER: str = ""
     COGNITO_JWKS_URL: str = ""
+    # The app clients whose tokens the session cookie may carry (the web inbox's; docs/dhis2.md#browser-sessions).
+    SESSION_CLIENT_IDS: tuple[str, ...] = ()
+    # ... or the name of an SSM parameter holding them, comma-separated (read by the session authorizer).
+    SESSION_CLIENT_IDS_PARAMETER: str = ""
     # IoT policies the authorizer returns are scoped to this account and region.
     AWS_REGION: str = "us-east-1"
     AWS_ACCOUNT_ID: str = ""
@@ -73,6 +78,11 @@ class Settings(BaseModel):
     # response, and for how long a key is remembered (a retry after that creates again).
     IDEMPOTENCY_TABLE_NAME: str = "postbox-idempotency"
     IDEMPOTENCY_EXPIRES_SECONDS: int = Field(default=86400, ge=60, le=7 * 86400)
+
+    @field_validator("SESSION_CLIENT_IDS", mode="before")
+    @classmethod
+    def _session_clients(cls, value: object) -> object:
+        return tuple(part.strip() for part in value.split(",") if part.strip()) if isinstance(value, str) else value
 
     @field_validator("MQTT_QOS", mode="before")
     @classmethod

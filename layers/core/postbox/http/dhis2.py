@@ -87,6 +87,8 @@ def message_response(app: APIGatewayRestResolver, status: int, message: str | No
 
 # -- fields ------------------------------------------------------------------------------------------------
 
+FIELDS_DEPTH_MAX = 8
+
 
 def parse_fields(text: str) -> dict[str, Any]:
     """`id,name,messages[text,sender[id]]` → {"id": {}, "name": {}, "messages": {"text": {}, "sender": {"id": {}}}}."""
@@ -96,6 +98,8 @@ def parse_fields(text: str) -> dict[str, Any]:
     for index, char in enumerate(text):
         if char == "[":
             depth += 1
+            if depth > FIELDS_DEPTH_MAX:
+                raise BadRequest(f"Invalid fields: nested deeper than {FIELDS_DEPTH_MAX} levels")
         elif char == "]":
             depth -= 1
             if depth < 0:
@@ -146,6 +150,17 @@ def page_url(app: APIGatewayRestResolver, base: str, page: int) -> str:
     params = [(name, value) for name, values in (app.current_event.multi_value_query_string_parameters or {}).items()
               if name != "page" for value in values]
     return f"{base}?{urlencode([('page', page), *params])}"
+
+
+def resource_url(app: APIGatewayRestResolver) -> str:
+    """The absolute URL of the resource as the client called it, without a trailing slash."""
+    return request_url_base(app.current_event).rstrip("/")
+
+
+def context_path(app: APIGatewayRestResolver) -> str:
+    """DHIS2's contextPath: the absolute URL that `/api/...` hangs from (scheme://host[:port][/stage])."""
+    url = request_url_base(app.current_event)
+    return url[: url.index("/api/")] if "/api/" in url else url.rstrip("/")
 
 
 def location(app: APIGatewayRestResolver, conversation_id: str) -> str:
@@ -213,8 +228,9 @@ def _validation_body(error: RequestValidationError, event: Any) -> dict[str, Any
 
 
 def dhis2_resolver() -> APIGatewayRestResolver:
-    """The DHIS2 face's resolver: DHIS2's error bodies, and the API version of a versioned path checked."""
-    app = make_resolver(_validation_body)
+    """The DHIS2 face's resolver: DHIS2's error bodies, a trailing slash accepted, and the API version of a
+    versioned path checked."""
+    app = make_resolver(_validation_body, trailing_slash=True)
     app.use([_known_version])
 
     def error(status: int, body: dict[str, Any]) -> Response:
