@@ -67,11 +67,11 @@ def upsert(document: DirectoryDocument) -> DirectoryWriteSummary:
                                      document.settings.model_dump()))
     for group in document.groups:
         puts.append(store.entry_item(store.GROUP, group.id, store.GROUP, group.model_dump()))
-        old = stored.get(tuple(keys.directory_key(store.GROUP, group.id).values()))
+        old = stored.get(table.key_pair(keys.directory_key(store.GROUP, group.id)))
         _word_changes(store.GROUP, group.id, {"name": group.name}, old, puts, deletes)
     for unit in document.org_units:
         puts.append(store.entry_item(store.ORG_UNIT, unit.id, store.ORG_UNIT, unit.model_dump()))
-        old = stored.get(tuple(keys.directory_key(store.ORG_UNIT, unit.id).values()))
+        old = stored.get(table.key_pair(keys.directory_key(store.ORG_UNIT, unit.id)))
         _word_changes(store.ORG_UNIT, unit.id, None, old, puts, deletes)  # rewritten below, with its user count
     units_to_recount = {unit.id for unit in document.org_units}
     for user in document.users:
