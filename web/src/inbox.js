@@ -69,6 +69,8 @@ export class Inbox {
     });
     // Infinite scroll: the next page comes when "Load more" scrolls into view (the button stays for keyboards).
     new IntersectionObserver((entries) => {
+      // A keyboard on the button decides for itself.
+      if (document.activeElement === $('#more')) return;
       if (entries.some((entry) => entry.isIntersecting) && this.loadedOnce) this.loadMore({ auto: true });
     }, { rootMargin: '400px' }).observe($('#more'));
     // Deletes waiting for their Undo go through when the page goes away.
@@ -129,6 +131,7 @@ export class Inbox {
   async loadMore({ auto = false } = {}) {
     if (!this.cursor || this.loading) return;
     const generation = this.generation;
+    const before = this.items.length;
     this.loading = true;
     this.renderStatus();
     try {
@@ -143,7 +146,11 @@ export class Inbox {
       this.onError(error, () => this.loadMore());
     } finally {
       if (generation === this.generation) this.loading = false;
+      const more = $('#more');
+      const hadFocus = document.activeElement === more;
       this.render();
+      // Focus stays on Load more; when that was the last page (the button goes), it moves to the first new row.
+      if (hadFocus && more.hidden) this.focusRow(this.items[before]?.id ?? this.items[this.items.length - 1]?.id);
     }
   }
 
