@@ -1,6 +1,7 @@
 """The publisher's rules without AWS (docs/realtime.md, docs/channels.md): which change is published on which
-topic with which payload, QoS and retain flag, and which email/SMS or callback job it queues. The outlets are
-recording fakes (tests/support/fakes.py); tests/integration/test_publisher.py runs the same path on moto."""
+topic with which payload, QoS and retain flag, which email/SMS or callback job it queues, and how a notify-only
+alert fans out to its receivers' topics. The outlets are recording fakes (tests/support/fakes.py);
+tests/integration/test_publisher.py runs the same path on moto."""
 
 from datetime import UTC, datetime
 
