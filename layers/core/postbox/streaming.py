@@ -4,7 +4,7 @@ partial batch responses, records turned into plain `Change`s, TTL deletions skip
 import json
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from postbox.dal.table import plain
-from postbox.logic.changes import Change
+from postbox.logic.changes import Change, ChangeEvent
 from postbox.observability import logger, metrics
 
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
@@ -31,7 +31,7 @@ def change_from_record(record: DynamoDBRecord) -> Change | None:
         return None
     stream = record.dynamodb
     return Change(
-        event=record.event_name.name if record.event_name else "MODIFY",
+        event=cast(ChangeEvent, record.event_name.name) if record.event_name else "MODIFY",
         new=plain(stream.new_image) if stream and stream.new_image else None,
         old=plain(stream.old_image) if stream and stream.old_image else None,
     )
@@ -51,7 +51,7 @@ def _batch_entry(processor: Any, record_handler: Callable[[Any], None], unit: st
         metrics.add_metric(name=f"{unit}Processed", unit=MetricUnit.Count, value=len(event.get("Records", [])))
         if failed:
             metrics.add_metric(name=f"{unit}Failed", unit=MetricUnit.Count, value=failed)
-        return response
+        return dict(response)
 
     return lambda_handler
 

@@ -63,8 +63,8 @@ def receiver_items(alert_id: str, user_ids: list[str], *, transient: dict[str, A
     """Chunks of receiver ids; a transient alert's chunks also carry the notice to publish and a TTL."""
     items = []
     for number, start in enumerate(range(0, len(user_ids), RECEIVERS_PER_CHUNK)):
-        item = {**keys.receivers_key(alert_id, number), "type": RECEIVERS_TYPE, "alert_id": alert_id,
-                "users": user_ids[start : start + RECEIVERS_PER_CHUNK]}
+        item: Item = {**keys.receivers_key(alert_id, number), "type": RECEIVERS_TYPE, "alert_id": alert_id,
+                      "users": user_ids[start : start + RECEIVERS_PER_CHUNK]}
         if transient is not None:
             # JSON text: content may hold floats, which DynamoDB takes only as Decimal
             item.update(transient=True, notice=json.dumps(transient, ensure_ascii=False), created_at=created_at,

@@ -82,6 +82,11 @@ def plain(value: Any) -> Any:
     return value
 
 
+def key_pair(key: Key) -> tuple[str, str]:
+    """(PK, SK): how batch_get's answer is keyed."""
+    return key["PK"], key["SK"]
+
+
 def key_of(item: Item, *index_keys: str) -> Key:
     """The table key of an item, plus the given index key attributes (an ExclusiveStartKey for an index)."""
     return {name: item[name] for name in ("PK", "SK", *index_keys) if name in item}

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header
+from pydantic.json_schema import SkipJsonSchema
 
 from postbox.errors import BadRequest, Conflict, PostboxError
 from postbox.http.powertools import serialize
@@ -35,7 +36,8 @@ KEY_IN_PROGRESS = f"A request with this {HEADER} is still in progress; retry it 
 STORE_UNAVAILABLE = f"The {HEADER} store is unavailable; retry the request."
 
 # Declared on each create route, so the OpenAPI document lists the header; the middleware reads it itself.
-IdempotencyKey = Annotated[str, Header(
+# Optional (`= None` on the routes), but documented as a string: a key is never null.
+IdempotencyKey = Annotated[str | SkipJsonSchema[None], Header(
     alias=HEADER,
     description=("Makes a retried create safe: a request with the same key returns the first response (same status, "
                  "body and Location; `Idempotent-Replayed: true`) for a day, without a second copy. Keys are "
@@ -128,6 +130,7 @@ def _once(app: Any, next_middleware: Any, key: str) -> Response:
 def _stored(app: Any, response: Response) -> dict[str, Any]:
     """The response as JSON for the idempotency record: the body exactly as it will be sent."""
     body = response.body
+    text: str | None
     if isinstance(body, bytes):
         text, binary = base64.b64encode(body).decode(), True
     else:

@@ -168,8 +168,9 @@ def make_resolver(validation_body: Callable[[RequestValidationError, Any], dict[
     @app.exception_handler(RecursionError)
     def _too_deep(error: RecursionError) -> Response:
         """A body nested deep enough to exhaust the parser (before the depth check could see it) is a client's."""
-        handlers = app.exception_handler_manager
-        return handlers.lookup_exception_handler(RequestValidationError)(_body_problem(TOO_DEEP))
+        invalid = app.exception_handler_manager.lookup_exception_handler(RequestValidationError)
+        assert invalid is not None  # registered above (a face may replace it, hence the lookup)
+        return invalid(_body_problem(TOO_DEEP))
 
     @app.exception_handler(ValueError)
     def _unparsable_body(error: ValueError) -> Response:

@@ -32,7 +32,7 @@ class IotDataPublisher:
         client().publish(topic=topic, qos=qos, retain=retain, payload=payload)
 
 
-def publish(topic: str, payload: bytes, publisher: Publisher | None = None) -> None:
-    """One message at the configured QoS and retain flag (MQTT_QOS, MQTT_RETAIN)."""
+def publish(topic: str, payload: bytes, publisher: Publisher) -> None:
+    """One message through `publisher` at the configured QoS and retain flag (MQTT_QOS, MQTT_RETAIN)."""
     settings = MqttSettings.get()
-    (publisher or IotDataPublisher()).publish(topic, payload, settings.MQTT_QOS, settings.MQTT_RETAIN)
+    publisher.publish(topic, payload, settings.MQTT_QOS, settings.MQTT_RETAIN)

@@ -2,13 +2,13 @@
 notify-only alerts are published and removed."""
 
 import json
+from collections.abc import Callable
 
 from postbox.dal import alerts as store
 from postbox.dal.table import Item
-from postbox.integrations import iot
 from postbox.logic.changes import Change
 from postbox.logic.entries import preview, write_missing
-from postbox.logic.inbox import render_entry, unread_count
+from postbox.logic.inbox import render_entry
 from postbox.topics import encode_payload, inbox_topic
 
 
@@ -36,20 +36,18 @@ def propagate_edit(alert: Item) -> int:
     return store.update_entries(alert["id"], store.receiver_ids(alert["id"]), alert["from"], text, truncated)
 
 
-def publish_transient(chunk: Item) -> str | None:
-    """Publisher: a notify-only alert goes to each receiver's inbox topic, then its chunk is deleted. Payload:
-    the inbox event shape (`entry` as an inbox item would be) plus the alert in Aalam's shape."""
+def transient_messages(chunk: Item, unread_count: Callable[[str], int]) -> list[tuple[str, bytes]]:
+    """Publisher: what a notify-only alert's chunk sends, (topic, payload) for each receiver's inbox topic.
+    Payload: the inbox event shape (`entry` as an inbox item would be) plus the alert in Aalam's shape."""
     notice = json.loads(chunk["notice"])
     text, truncated = preview(notice["content"] if isinstance(notice["content"], str)
                               else json.dumps(notice["content"], ensure_ascii=False))
-    topic = None
+    messages = []
     for user_id in chunk["users"]:
         entry = {"id": notice["id"], "kind": store.ENTRY_KIND, "source_id": notice["id"], "from": notice["from"],
                  "text": text, "truncated": truncated, "created_at": chunk["created_at"],
                  "read": False, "read_at": None, "archived": False}
         body = {"event": "created", "entry": render_entry(entry), "alert": notice, "transient": True,
                 "unread": unread_count(user_id)}
-        topic = inbox_topic(user_id)
-        iot.publish(topic, encode_payload(body, ("entry", "text")))
-    store.delete_receivers(chunk)
-    return topic
+        messages.append((inbox_topic(user_id), encode_payload(body, ("entry", "text"))))
+    return messages

@@ -60,8 +60,8 @@ def send_alert(caller: Caller, request: SendAlertIn) -> SentAlertOut:
     message = request.message
     actor = permissions.require_app(caller)
     if not permissions.can_send_as(actor, message.app):
-        raise invalid("message.app", f"must be the calling application, {actor.entry.get('app_id')}")
-    app = actor.entry
+        raise invalid("message.app", f"must be the calling application, {actor.fields.get('app_id')}")
+    app = actor.fields
     content, text, template = alert_content(app, message)
     if message.msg_group is not None and message.msg_group not in (app.get("msg_groups") or []):
         raise invalid("message.msg_group", f"{message.msg_group!r} is not a message group of {app['app_id']}")
@@ -182,15 +182,20 @@ def delete_alert(caller: Caller, alert_id: str) -> None:
         raise NotFound(NOT_FOUND)
 
 
+def _required(name: str, value: str | None) -> str:
+    if value is None or not value.strip():
+        raise invalid(name, "required")
+    return value
+
+
 def set_preference(caller: Caller, *, provider_code: str | None, app_code: str | None, msg_group: str | None,
                    unfollow: str | None) -> PreferenceOut:
     """POST /aalam/base/messages/preference: follow or unfollow an app's message group (without msg_group: its
     ungrouped alerts)."""
     user_id = inbox_owner(caller)
-    for name, value in (("provider_code", provider_code), ("app_code", app_code), ("unfollow", unfollow)):
-        if value is None or not value.strip():
-            raise invalid(name, "required")
-    wants_unfollow = _flag("unfollow", unfollow)
+    provider_code = _required("provider_code", provider_code)
+    app_code = _required("app_code", app_code)
+    wants_unfollow = _flag("unfollow", _required("unfollow", unfollow))
     group = msg_group or ""
     app = None
     if is_directory_id(provider_code) and is_directory_id(app_code):
@@ -210,5 +215,5 @@ def set_preference(caller: Caller, *, provider_code: str | None, app_code: str |
 
 def app_secret(caller: Caller) -> AppSecretOut:
     """The calling application's callback signing secret (its own only)."""
-    app = permissions.require_app(caller).entry
+    app = permissions.require_app(caller).fields
     return AppSecretOut(app=app["app_id"], client_id=app["client_id"], secret=app["secret"])

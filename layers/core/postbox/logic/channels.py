@@ -40,7 +40,7 @@ from postbox.dal import channels as markers
 from postbox.dal import conversations as conversation_store
 from postbox.dal import directory, keys
 from postbox.dal import messages as message_store
-from postbox.dal.table import Item
+from postbox.dal.table import Item, key_pair
 from postbox.integrations import queues, ses, sns
 from postbox.integrations.outbound import NotSent
 from postbox.logic import notices, permissions
@@ -138,7 +138,7 @@ def deliver(job: dict[str, Any]) -> dict[str, str]:
     refused, uncertain). Raises ChannelRetry when a send should be tried again later (the others are kept)."""
     user = directory.get_user(job["user_id"])
     wanted = routes(user)
-    if not wanted:
+    if user is None or not wanted:
         return {}
     notice = notice_for(job, user)
     if notice is None:
@@ -191,13 +191,13 @@ def _unfollowed_sender_app(user_id: str, client_id: str) -> bool:
     """An Ona message from an app the user unfollowed (its ungrouped alerts): per-app unfollow wins."""
     app = directory.get_many([directory.app_client_key(client_id)])
     app_id = next(iter(app.values()), {}).get("app_id")
-    return bool(app_id) and alert_store.unfollows(user_id, app_id, "")
+    return alert_store.unfollows(user_id, app_id, "") if app_id else False
 
 
 def _conversation_notice(conversation_id: str, revision: str, user: Item) -> Notice | None:
     found = conversation_store.load_for(conversation_id, user["id"])
-    header = found.get(tuple(conversation_store.header_key(conversation_id).values()))
-    row = found.get(tuple(conversation_store.participant_key(conversation_id, user["id"]).values()))
+    header = found.get(key_pair(conversation_store.header_key(conversation_id)))
+    row = found.get(key_pair(conversation_store.participant_key(conversation_id, user["id"])))
     if header is None or row is None:
         return None  # deleted, or the user was removed from it
     shown = conversation_store.messages_at(conversation_id, revision)

@@ -2,7 +2,7 @@
 
 import contextlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -38,7 +38,7 @@ def parse_document(data: Any) -> DirectoryDocument:
         raise DirectoryError(describe_errors(error.errors())) from None
 
 
-def merged_roles(*acls: dict[str, str]) -> dict[str, str]:
+def merged_roles(*acls: Mapping[str, str]) -> dict[str, str]:
     """The higher role wins (an xform's own ACL merged with its project's)."""
     merged: dict[str, str] = {}
     for acl in acls:
@@ -61,11 +61,11 @@ def upsert(document: DirectoryDocument) -> DirectoryWriteSummary:
                                      document.settings.model_dump()))
     for group in document.groups:
         puts.append(store.entry_item(store.GROUP, group.id, store.GROUP, group.model_dump()))
-        old = stored.get(tuple(keys.directory_key(store.GROUP, group.id).values()))
+        old = stored.get(table.key_pair(keys.directory_key(store.GROUP, group.id)))
         _word_changes(store.GROUP, group.id, {"name": group.name}, old, puts, deletes)
     for unit in document.org_units:
         puts.append(store.entry_item(store.ORG_UNIT, unit.id, store.ORG_UNIT, unit.model_dump()))
-        old = stored.get(tuple(keys.directory_key(store.ORG_UNIT, unit.id).values()))
+        old = stored.get(table.key_pair(keys.directory_key(store.ORG_UNIT, unit.id)))
         _word_changes(store.ORG_UNIT, unit.id, None, old, puts, deletes)  # rewritten below, with its user count
     units_to_recount = {unit.id for unit in document.org_units}
     for user in document.users:
@@ -76,14 +76,14 @@ def upsert(document: DirectoryDocument) -> DirectoryWriteSummary:
                       old, puts, deletes)
         units_to_recount |= set(user.org_units) ^ set((old or {}).get("org_units", []))
     for app in document.apps:
-        old = stored.get(tuple(keys.directory_key(store.APP, app.app_id).values()))
+        old = stored.get(table.key_pair(keys.directory_key(store.APP, app.app_id)))
         puts.extend(_app_items(app, old))
         if old and old["client_id"] != app.client_id:
             deletes.append(store.app_client_key(old["client_id"]))
 
     targets = sorted(document.targets, key=lambda t: t.type != "project")  # projects first: xforms read them
     for target in targets:
-        old = stored.get(tuple(store.target_key(target.type, target.id).values()))
+        old = stored.get(table.key_pair(store.target_key(target.type, target.id)))
         puts.append(store.entry_item(target.type, target.id, "target", target.model_dump()))
         if target.type == "xform":
             old_project = old.get("project") if old else None
@@ -132,8 +132,8 @@ def delete(deletion: DirectoryDeletion) -> DirectoryWriteSummary:
             deletes.append(keys.project_xform_key(old["project"], ref.id))
         if ref.type == "project":
             projects_to_recompute.add(ref.id)
-    for ref in deletion.apps:
-        old = table.get(keys.directory_key(store.APP, f"{ref.provider_code}/{ref.app_code}"))
+    for app_ref in deletion.apps:
+        old = table.get(keys.directory_key(store.APP, f"{app_ref.provider_code}/{app_ref.app_code}"))
         if old:
             deletes += [keys.directory_key(store.APP, old["app_id"]), store.app_client_key(old["client_id"])]
     _batch_write((), deletes)
@@ -280,20 +280,20 @@ def _check_references(document: DirectoryDocument, stored: dict[tuple[str, str],
 
 def _user_index_changes(user: DirectoryUser | None, old: Item | None, puts: list[Item], deletes: list[Key]) -> None:
     """Membership rows and email/phone lookups follow the user entry."""
+    user_id = user.id if user else (old or {})["id"]
     memberships = {(store.GROUP, "groups"), (store.ORG_UNIT, "org_units"), (store.AUTHORITY, "authorities")}
     for kind, field in memberships:
         now = set(getattr(user, field)) if user else set()
         before = set(old.get(field, [])) if old else set()
-        user_id = user.id if user else old["id"]
         puts += [keys.member_key(kind, container, user_id) for container in sorted(now - before)]
         deletes += [keys.member_key(kind, container, user_id) for container in sorted(before - now)]
-    for kind, now, before in ((store.EMAIL, user.email.lower() if user and user.email else None,
-                               (old.get("email") or "").lower() or None if old else None),
-                              (store.PHONE, user.phone if user else None, old.get("phone") if old else None)):
-        if before and before != now:
-            deletes.append(keys.directory_key(kind, before))
-        if now:
-            puts.append({**keys.directory_key(kind, now), "user_id": user.id})
+    for kind, address, old_address in ((store.EMAIL, user.email.lower() if user and user.email else None,
+                                        (old.get("email") or "").lower() or None if old else None),
+                                       (store.PHONE, user.phone if user else None, old.get("phone") if old else None)):
+        if old_address and old_address != address:
+            deletes.append(keys.directory_key(kind, old_address))
+        if address:
+            puts.append({**keys.directory_key(kind, address), "user_id": user_id})
 
 
 def _word_changes(kind: str, entry_id: str, fields: dict[str, Any] | None, old: Item | None, puts: list[Item],
@@ -333,13 +333,13 @@ def _app_items(app: DirectoryApp, old: Item | None) -> list[Item]:
 def _recompute_roles(document: DirectoryDocument, stored: dict[tuple[str, str], Item]) -> None:
     """Effective roles: a target's own ACL, and for an xform merged with its project's ACL."""
     written = {(t.type, t.id): t for t in document.targets}
-    projects = {t.id: t.acl for t in document.targets if t.type == "project"}
+    projects: dict[str, Mapping[str, str]] = {t.id: t.acl for t in document.targets if t.type == "project"}
 
-    def project_acl(project_id: str | None) -> dict[str, str]:
+    def project_acl(project_id: str | None) -> Mapping[str, str]:
         if not project_id:
             return {}
         if project_id not in projects:
-            item = stored.get(tuple(store.target_key("project", project_id).values()))
+            item = stored.get(table.key_pair(store.target_key("project", project_id)))
             projects[project_id] = (item or {}).get("acl", {})
         return projects[project_id]
 

@@ -3,6 +3,8 @@ the directory itself are postbox.logic.directory."""
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from postbox import cursor as cursors
 from postbox.auth import Caller
 from postbox.dal import directory as store
@@ -20,8 +22,9 @@ from postbox.models.directory import (
     DirectoryWriteSummary,
 )
 
-ENTRY_MODELS = {"users": DirectoryUser, "groups": DirectoryGroup, "org_units": DirectoryOrgUnit,
-                "targets": DirectoryTarget, "apps": DirectoryApp}
+ENTRY_MODELS: dict[str, type[BaseModel]] = {
+    "users": DirectoryUser, "groups": DirectoryGroup, "org_units": DirectoryOrgUnit, "targets": DirectoryTarget,
+    "apps": DirectoryApp}
 
 
 def admin_upsert(caller: Caller, document: DirectoryDocument) -> DirectoryWriteSummary:

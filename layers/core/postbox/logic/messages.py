@@ -30,7 +30,8 @@ PART_LIMIT = 10**9  # date-part values beyond any real part are clamped, so Dyna
 
 def create_message(caller: Caller, request: CreateMessageIn) -> CreatedMessageOut:
     """Two DynamoDB requests: one BatchGetItem for the permission check, one conditional PutItem."""
-    access = load_target_access(caller, request.target_type, request.target_id)
+    target_id = str(request.target_id)  # validated to a str (typed int | str for the schema)
+    access = load_target_access(caller, request.target_type, target_id)
     if not access.exists:
         raise BadRequest(TARGET_NOT_FOUND)
     if not access.can_post(request.verb):
@@ -39,7 +40,7 @@ def create_message(caller: Caller, request: CreateMessageIn) -> CreatedMessageOu
     message = store.NewMessage(
         id=new_ulid(int(created.timestamp() * 1000)), verb=request.verb, message=request.message,
         user=access.actor.display_name, sender_id=caller.id, sender_kind=caller.kind,
-        sender_name=access.actor.real_name, target_type=request.target_type, target_id=request.target_id,
+        sender_name=access.actor.real_name, target_type=request.target_type, target_id=target_id,
         target_name=access.title, created=created, timestamp=iso(created),
     )
     item = store.message_item(message)

@@ -10,7 +10,7 @@ from typing import Any
 from postbox.auth import Caller
 from postbox.dal import directory as store
 from postbox.dal import gate, keys
-from postbox.dal.table import Item, Key
+from postbox.dal.table import Item, Key, key_pair
 from postbox.errors import NO_PERMISSION, Forbidden
 from postbox.ids import is_directory_id
 
@@ -34,15 +34,20 @@ class Actor:
         return self.caller.is_app or bool(self.entry.get("active", True))
 
     @property
+    def fields(self) -> Item:
+        """The directory entry's fields; none for an unknown caller."""
+        return self.entry or {}
+
+    @property
     def is_user(self) -> bool:
         return self.known and not self.caller.is_app
 
     @property
     def superuser(self) -> bool:
-        return self.is_user and bool(self.entry.get("superuser"))
+        return self.is_user and bool(self.fields.get("superuser"))
 
     def has_authority(self, *authorities: str) -> bool:
-        held = set(self.entry.get("authorities", [])) if self.is_user else set()
+        held = set(self.fields.get("authorities", [])) if self.is_user else set()
         return bool(held & {"ALL", *authorities}) or self.superuser
 
     @property
@@ -213,8 +218,8 @@ def writable_targets(actor: Actor) -> list[Item]:
                             for key in (keys.role_key(t_type, t_id, actor.caller.id), store.target_key(t_type, t_id))])
     writable = []
     for t_type, t_id in held:
-        role = found.get(tuple(keys.role_key(t_type, t_id, actor.caller.id).values()))
-        target = found.get(tuple(store.target_key(t_type, t_id).values()))
+        role = found.get(key_pair(keys.role_key(t_type, t_id, actor.caller.id)))
+        target = found.get(key_pair(store.target_key(t_type, t_id)))
         if role and target and role.get("role") in CHANGE_ROLES:
             writable.append(target)
     return writable
@@ -315,7 +320,7 @@ class ConversationAccess:
         a superuser, or a ticket manager on a TICKET."""
         if not self.exists or not self.actor.is_user:
             return False
-        ticket = self.header.get("messageType") == "TICKET"
+        ticket = (self.header or {}).get("messageType") == "TICKET"
         return self.participant or self.actor.superuser or (ticket and manages_tickets)
 
     def may_act_for(self, user_id: str) -> bool:
@@ -346,7 +351,7 @@ def require_app(caller: Caller) -> Actor:
 
 def can_send_as(actor: Actor, app_id: str) -> bool:
     """An app sends alerts only as itself: `app` must be its own provider_code/app_code."""
-    return actor.known and actor.caller.is_app and actor.entry.get("app_id") == app_id
+    return actor.known and actor.caller.is_app and actor.fields.get("app_id") == app_id
 
 
 def can_edit_alert(actor: Actor, alert: Item) -> bool:

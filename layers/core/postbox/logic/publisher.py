@@ -17,7 +17,7 @@ from postbox.dal.table import Item
 from postbox.integrations import iot
 from postbox.integrations.queues import JobQueue, SqsJobQueue
 from postbox.logic import callbacks, channels, inbox
-from postbox.logic.alert_stream import publish_transient
+from postbox.logic.alert_stream import transient_messages
 from postbox.logic.changes import Change
 from postbox.logic.inbox import render_entry
 from postbox.models.ona import render_target_id
@@ -33,6 +33,8 @@ class Outlets:
     mqtt: iot.Publisher = field(default_factory=iot.IotDataPublisher)
     queue: JobQueue = field(default_factory=SqsJobQueue)
     unread_count: Callable[[str], int] = inbox.unread_count
+    # Removes a notify-only alert's receiver chunk once it is published.
+    forget_chunk: Callable[[Item], None] = alert_store.delete_receivers
 
 
 def publish_change(change: Change, outlets: Outlets | None = None) -> str | None:
@@ -57,8 +59,13 @@ def publish_change(change: Change, outlets: Outlets | None = None) -> str | None
             callbacks.enqueue_for(change, event, outlets.queue)  # Aalam: a read or a delete calls the backend_url
         return topic
     if kind == alert_store.RECEIVERS_TYPE and change.event == "INSERT" and change.new and change.new.get("transient"):
-        channels.enqueue_for_transient(change.new, outlets.queue)  # email and SMS jobs carry the alert
-        return publish_transient(change.new)  # Aalam persist=false: MQTT only, then the item is deleted
+        # Aalam persist=false: MQTT only, then the item is deleted; the email and SMS jobs carry the alert.
+        channels.enqueue_for_transient(change.new, outlets.queue)
+        messages = transient_messages(change.new, outlets.unread_count)
+        for receiver_topic, receiver_payload in messages:
+            iot.publish(receiver_topic, receiver_payload, outlets.mqtt)
+        outlets.forget_chunk(change.new)
+        return messages[-1][0] if messages else None
     return None
 
 

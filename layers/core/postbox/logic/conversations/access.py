@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 from postbox.auth import Caller
 from postbox.dal import conversations as store
-from postbox.dal.table import Item
+from postbox.dal.table import Item, key_pair
 from postbox.ids import is_uid
 from postbox.logic.permissions import (
     Actor,
@@ -65,7 +65,7 @@ def load_context(caller: Caller, conversation_id: str) -> Context:
     if not is_uid(conversation_id):
         return Context(ConversationAccess(load_actor(caller), None, None))
     found = store.load_for(conversation_id, caller.id, caller_key(caller))
-    header = found.get(tuple(store.header_key(conversation_id).values()))
-    row = found.get(tuple(store.participant_key(conversation_id, caller.id).values())) if not caller.is_app else None
-    entry = found.get(tuple(caller_key(caller).values()))
+    header = found.get(key_pair(store.header_key(conversation_id)))
+    row = found.get(key_pair(store.participant_key(conversation_id, caller.id))) if not caller.is_app else None
+    entry = found.get(key_pair(caller_key(caller)))
     return Context(ConversationAccess(Actor(caller, entry), header, row))

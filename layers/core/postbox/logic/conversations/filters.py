@@ -5,6 +5,7 @@ from typing import Any
 
 from postbox.auth import Caller
 from postbox.dal import conversations as store
+from postbox.dal.table import key_pair
 from postbox.errors import Conflict
 from postbox.ids import is_uid
 
@@ -77,6 +78,6 @@ def query_conditions(caller: Caller, text: str | None) -> tuple:
     every conversation in the system, a hole Postbox closes. An id the caller has wins; else the subject."""
     if not text:
         return ()
-    if is_uid(text) and store.load_for(text, caller.id).get(tuple(store.participant_key(text, caller.id).values())):
+    if is_uid(text) and store.load_for(text, caller.id).get(key_pair(store.participant_key(text, caller.id))):
         return (("id", "eq", text),)
     return (("subjectSearch", "contains", text.lower()),)

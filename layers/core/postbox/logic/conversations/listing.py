@@ -15,7 +15,7 @@ from postbox.logic.permissions import feedback_group, holds_ticket_authority, in
 from postbox.settings import LimitsSettings
 
 
-def list_for(caller: Caller, query: ListQuery) -> tuple[list[dict[str, Any]], dict[str, int] | None]:
+def list_for(caller: Caller, query: ListQuery) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """The caller's conversations (only theirs, whatever the query), newest activity first by default."""
     if caller.is_app:
         raise Forbidden("Applications have no conversations.")

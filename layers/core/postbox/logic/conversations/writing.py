@@ -18,7 +18,7 @@ def display_name(user: Item | None) -> str:
     return user.get("name") or user.get("username") or user.get("id", "")
 
 
-def search_text(*parts: str) -> str:
+def search_text(*parts: str | None) -> str:
     return " ".join(part.lower() for part in parts if part)
 
 
