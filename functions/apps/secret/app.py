@@ -6,6 +6,9 @@ from postbox.http.faces import native_resolver
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.alerts import app_secret
 from postbox.models.aalam import AppSecretOut
+from postbox.settings import AalamSettings, CallbackSettings, CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, CursorSettings, LimitsSettings, AalamSettings, CallbackSettings)
 
 app = native_resolver()
 

@@ -10,6 +10,9 @@ from postbox.dal import directory as store
 from postbox.http.dhis2 import Dhis2Routes, dhis2_resolver, page_url, parse_fields, resource_url, respond, select
 from postbox.http.resolver import api_entry, current_caller, json_response
 from postbox.logic import dhis2_directory
+from postbox.settings import CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, CursorSettings, LimitsSettings)
 
 app = dhis2_resolver()
 routes = Dhis2Routes(app)

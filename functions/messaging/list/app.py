@@ -10,6 +10,9 @@ from postbox.http.links import link_header
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.messages import ListQuery, list_messages
 from postbox.models.ona import GroupRow, MessageOut
+from postbox.settings import AttachmentSettings, BucketSettings, CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, BucketSettings, CursorSettings, LimitsSettings, AttachmentSettings)
 
 app = ona_resolver()
 

@@ -10,6 +10,7 @@ meet. Without the header nothing here runs: the idempotency utility (which impor
 request that carries one, so cold starts and the request budget stay as they are.
 """
 
+import base64
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -17,6 +18,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from postbox.errors import BadRequest, Conflict, PostboxError
 from postbox.http.powertools import serialize
+from postbox.http.resolver import current_caller
+from postbox.observability import logger
+from postbox.settings import IdempotencySettings
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -71,6 +75,7 @@ def idempotent_create(app: Any, next_middleware: Any) -> Response:
 
 
 def _once(app: Any, next_middleware: Any, key: str) -> Response:
+    # cold start: the idempotency utility imports boto3, so only a request with the header loads it (see above)
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
@@ -78,15 +83,13 @@ def _once(app: Any, next_middleware: Any, key: str) -> Response:
         IdempotencyValidationError,
     )
 
-    from postbox.dal.idempotency import persistence_layer
-    from postbox.http.resolver import current_caller
-    from postbox.settings import get_settings
+    from postbox.dal.idempotency import persistence_layer  # cold start: as above
 
     caller = current_caller(app)
     event = app.current_event
     config = IdempotencyConfig(event_key_jmespath="scope", payload_validation_jmespath="request",
                                raise_on_no_idempotency_key=True,
-                               expires_after_seconds=get_settings().IDEMPOTENCY_EXPIRES_SECONDS)
+                               expires_after_seconds=IdempotencySettings.get().IDEMPOTENCY_EXPIRES_SECONDS)
     if app.lambda_context is not None:
         config.register_lambda_context(app.lambda_context)  # an in-progress record ends with the invocation
 
@@ -117,8 +120,6 @@ def _once(app: Any, next_middleware: Any, key: str) -> Response:
     except IdempotencyAlreadyInProgressError:
         raise KeyInProgress(KEY_IN_PROGRESS) from None
     except IdempotencyPersistenceLayerError:
-        from postbox.observability import logger
-
         logger.exception("idempotency store failed")
         raise StoreUnavailable(STORE_UNAVAILABLE) from None
     return _response(stored, replayed=not ran)
@@ -126,8 +127,6 @@ def _once(app: Any, next_middleware: Any, key: str) -> Response:
 
 def _stored(app: Any, response: Response) -> dict[str, Any]:
     """The response as JSON for the idempotency record: the body exactly as it will be sent."""
-    import base64
-
     body = response.body
     if isinstance(body, bytes):
         text, binary = base64.b64encode(body).decode(), True
@@ -138,8 +137,6 @@ def _stored(app: Any, response: Response) -> dict[str, Any]:
 
 
 def _response(stored: dict[str, Any], *, replayed: bool) -> Response:
-    import base64
-
     body: str | bytes = base64.b64decode(stored["body"]) if stored.get("base64") else stored["body"]
     headers = {**stored["headers"], **({REPLAYED_HEADER: "true"} if replayed else {})}
     return Response(stored["status"], None, body, headers=headers)

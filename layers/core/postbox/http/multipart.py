@@ -42,7 +42,7 @@ def file_parts(event: Any, field: str) -> list[FilePart]:
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "") or ""
     if content_type.split(";")[0].strip().lower() != "multipart/form-data" or "boundary=" not in content_type:
         raise BadRequest("The request must be multipart/form-data with a boundary.")
-    from email.parser import BytesParser
+    from email.parser import BytesParser  # cold start: only an upload parses MIME (the email package is large)
 
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1", "replace")
     try:

@@ -20,7 +20,7 @@ class JobQueue(Protocol):
 
 @cache
 def client():
-    import boto3
+    import boto3  # cold start: boto3 loads with the first call, not at import
 
     return boto3.client("sqs")
 

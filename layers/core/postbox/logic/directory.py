@@ -7,20 +7,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from postbox import cursor as cursors
-from postbox.auth import Caller
 from postbox.dal import directory as store
 from postbox.dal import keys, table
 from postbox.dal.table import Item, Key
-from postbox.errors import NOT_FOUND, BadRequest, NotFound
-from postbox.logic.permissions import require_superuser
+from postbox.errors import BadRequest
 from postbox.models.directory import (
     DirectoryApp,
     DirectoryDeletion,
     DirectoryDocument,
-    DirectoryGroup,
-    DirectoryOrgUnit,
-    DirectoryTarget,
     DirectoryUser,
     DirectoryWriteSummary,
 )
@@ -162,20 +156,16 @@ def delete(deletion: DirectoryDeletion) -> DirectoryWriteSummary:
 
 def _drop_parent(unit_ids: set[str]) -> None:
     """Children of deleted org units become top-level units (no dangling `parent`)."""
-    from boto3.dynamodb.conditions import Attr
-
     for unit in store.entries_of_kind(store.ORG_UNIT):
         if unit.get("parent") in unit_ids and unit["id"] not in unit_ids:
             with contextlib.suppress(table.ConditionFailed):
                 table.update(keys.directory_key(store.ORG_UNIT, unit["id"]), "REMOVE #p", names={"#p": "parent"},
-                             condition=Attr("PK").exists())
+                             condition=table.attr("PK").exists())
 
 
 def _drop_from_acls(user_ids: set[str], deleted: set[tuple[str, str]]) -> None:
     """A deleted user's roles go with them (a user created later with the same id must not inherit them):
     out of every acl, and the effective roles of the targets concerned recomputed."""
-    from boto3.dynamodb.conditions import Attr
-
     targets = {(t["type"], t["id"]): t for t in store.entries_of_kind("target") if (t["type"], t["id"]) not in deleted}
     changed: set[tuple[str, str]] = set()
     for ref, target in targets.items():
@@ -183,7 +173,7 @@ def _drop_from_acls(user_ids: set[str], deleted: set[tuple[str, str]]) -> None:
             target["acl"] = {uid: role for uid, role in target["acl"].items() if uid not in user_ids}
             with contextlib.suppress(table.ConditionFailed):
                 table.update(store.target_key(*ref), "SET #a = :acl", names={"#a": "acl"},
-                             values={":acl": target["acl"]}, condition=Attr("PK").exists())
+                             values={":acl": target["acl"]}, condition=table.attr("PK").exists())
             changed.add(ref)
     changed_projects = {target_id for kind, target_id in changed if kind == "project"}
     for ref, target in targets.items():
@@ -204,15 +194,13 @@ def _batch_write(puts: Iterable[Item], deletes: Iterable[Key]) -> None:
 
 def _remove_from_user(user_id: str, field: str, container_id: str) -> None:
     """Drop a deleted group or org unit from a user's list (never creating a user that is not there)."""
-    from boto3.dynamodb.conditions import Attr
-
     user = store.get_user(user_id)
     if user is None:
         return
     with contextlib.suppress(table.ConditionFailed):  # deleted meanwhile
         table.update(store.user_key(user_id), "SET #f = :remaining", names={"#f": field},
                      values={":remaining": [c for c in user.get(field, []) if c != container_id]},
-                     condition=Attr("PK").exists())
+                     condition=table.attr("PK").exists())
 
 
 def _check_unique(document: DirectoryDocument) -> None:
@@ -377,34 +365,3 @@ def _write_roles(target_type: str, target_id: str, roles: dict[str, str]) -> Non
     deletes = [keys.role_key(target_type, target_id, uid) for uid in current if uid not in roles]
     if puts or deletes:
         table.batch_write(puts, deletes)
-
-
-# -- admin API (superusers only) -------------------------------------------------------------------------
-
-ENTRY_MODELS = {"users": DirectoryUser, "groups": DirectoryGroup, "org_units": DirectoryOrgUnit,
-                "targets": DirectoryTarget, "apps": DirectoryApp}
-
-
-def admin_upsert(caller: Caller, document: DirectoryDocument) -> DirectoryWriteSummary:
-    require_superuser(caller)
-    return upsert(document)
-
-
-def admin_delete(caller: Caller, deletion: DirectoryDeletion) -> DirectoryWriteSummary:
-    require_superuser(caller)
-    return delete(deletion)
-
-
-def admin_list(caller: Caller, kind: str, *, limit: int, cursor: str | None) -> dict[str, Any]:
-    """Entries of one kind in the file format (an app's callback secret is never listed)."""
-    require_superuser(caller)
-    model = ENTRY_MODELS.get(kind)
-    if model is None:
-        raise NotFound(NOT_FOUND)
-    binding = {"kind": kind, "limit": limit}
-    start = cursors.decode(cursor, scope="directory", caller_id=caller.id, query=binding) if cursor else None
-    items, last = store.list_kind(store.LISTED_KINDS[kind], limit=limit, start_key=start)
-    entries = [model.model_validate({k: item[k] for k in model.model_fields if k in item}).model_dump()
-               for item in items]
-    next_cursor = cursors.encode(last, scope="directory", caller_id=caller.id, query=binding) if last else None
-    return {kind: entries, "next_cursor": next_cursor}

@@ -9,8 +9,9 @@ from typing import Any
 
 from postbox.auth import Caller
 from postbox.dal import directory as store
-from postbox.dal import keys
+from postbox.dal import gate, keys
 from postbox.dal.table import Item, Key
+from postbox.errors import NO_PERMISSION, Forbidden
 from postbox.ids import is_directory_id
 
 VIEW_ROLES = frozenset({"readonly", "dataentry", "editor", "manager", "owner"})
@@ -134,12 +135,9 @@ INACTIVE_USER = "This user account is inactive."
 
 def lock_out_inactive(caller: Caller) -> None:
     """A user with `active: false` is refused on every route (403 in the face's shape), checked once where the
-    caller is resolved: the request's gate (postbox.dal.table) holds the caller's directory entry, read with the
+    caller is resolved: the request's gate (postbox.dal.gate) holds the caller's directory entry, read with the
     permission check's BatchGetItem or, on a route without one, on its own before the first write or the answer.
     An unknown user is left to each route's own rules (an application has no `active` flag)."""
-    from postbox.dal import table
-    from postbox.errors import Forbidden
-
     if caller.is_app:
         return
 
@@ -147,7 +145,7 @@ def lock_out_inactive(caller: Caller) -> None:
         if entry is not None and not entry.get("active", True):
             raise Forbidden(INACTIVE_USER)
 
-    table.set_gate(caller_key(caller), check)
+    gate.set_gate(caller_key(caller), check)
 
 
 def load_actor(caller: Caller) -> Actor:
@@ -156,8 +154,6 @@ def load_actor(caller: Caller) -> Actor:
 
 
 def require_superuser(caller: Caller) -> Actor:
-    from postbox.errors import NO_PERMISSION, Forbidden
-
     actor = load_actor(caller)
     if not actor.superuser:
         raise Forbidden(NO_PERMISSION)
@@ -169,8 +165,6 @@ APPS_HAVE_NO_SETTINGS = "Applications have no user settings."
 
 def require_active_user(caller: Caller) -> Actor:
     """A person acting on their own settings (GET/PATCH /api/v1/me/settings): an active directory user."""
-    from postbox.errors import NO_PERMISSION, Forbidden
-
     if caller.is_app:
         raise Forbidden(APPS_HAVE_NO_SETTINGS)
     actor = load_actor(caller)
@@ -181,8 +175,6 @@ def require_active_user(caller: Caller) -> Actor:
 
 def require_known_caller(caller: Caller) -> Actor:
     """Looking people up (docs/dhis2.md#looking-people-up): an active directory user or a known application."""
-    from postbox.errors import NO_PERMISSION, Forbidden
-
     actor = load_actor(caller)
     if not actor.known:
         raise Forbidden(NO_PERMISSION)
@@ -344,8 +336,6 @@ UNKNOWN_APP = "Unknown application."
 
 def require_app(caller: Caller) -> Actor:
     """An application token whose client_id is a directory app (sending and editing alerts, its secret)."""
-    from postbox.errors import Forbidden
-
     if not caller.is_app:
         raise Forbidden(ALERTS_FROM_APPS_ONLY)
     actor = load_actor(caller)
