@@ -15,8 +15,9 @@ const newestFirst = (a, b) => (b.created_at || '').localeCompare(a.created_at ||
 const chunks = (list, size) => Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size));
 
 export class Inbox {
-  constructor({ api, onOpen, onError }) {
+  constructor({ api, onOpen, onError, me = null }) {
     this.api = api;
+    this.me = me;                  // {user, name}: a conversation I started and nobody answered says "You"
     this.onOpen = onOpen;
     this.onError = onError;
     this.items = [];
@@ -599,7 +600,8 @@ export class Inbox {
   }
 
   row(item) {
-    const from = displayFrom(item);
+    const mine = item.kind === 'conversation' && this.me && [this.me.user, this.me.name].includes(item.from);
+    const from = mine ? t('detail.you') : displayFrom(item);
     const subject = item.kind === 'conversation' && item.subject ? item.subject : null;
     const li = h('li', {
       class: `item${item.read ? '' : ' unread'}`,
