@@ -14,6 +14,9 @@ from postbox.http.multipart import file_parts
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.attachments import MESSAGE_ATTACHMENT, store_file_resource
 from postbox.models.dhis2 import web_message
+from postbox.settings import AttachmentSettings, BucketSettings, CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, BucketSettings, CursorSettings, LimitsSettings, AttachmentSettings)
 
 app = dhis2_resolver()
 routes = Dhis2Routes(app)
