@@ -171,7 +171,12 @@ def pytest_sessionfinish(session, exitstatus) -> None:
         _IAM_VERDICT[:] = ["not checked: aws-sam-translator comes with the SAM CLI (make sam-validate installs it)"]
         return
     verdict = iam.check(calls)
-    _IAM_VERDICT[:] = [iam.report(verdict) or "every recorded AWS call is allowed by its function's role"]
+    full = iam.report(verdict)
+    (Path(os.environ[iam.ENV]) / "report.txt").write_text(full)
+    denied = [line for line in full.splitlines() if not line.startswith("unused")]
+    unused = len(full.splitlines()) - len(denied)
+    _IAM_VERDICT[:] = ["\n".join(denied) or "every recorded AWS call is allowed by its function's role",
+                       f"{unused} grants no call of this run used: {os.environ[iam.ENV]}/report.txt"]
     if verdict.denied or verdict.unknown:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -179,4 +184,5 @@ def pytest_sessionfinish(session, exitstatus) -> None:
 def pytest_terminal_summary(terminalreporter) -> None:
     if _IAM_VERDICT:
         terminalreporter.section("IAM: recorded AWS calls against template.yaml's roles")
-        terminalreporter.write_line(_IAM_VERDICT[0])
+        for line in _IAM_VERDICT:
+            terminalreporter.write_line(line)
