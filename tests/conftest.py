@@ -6,10 +6,11 @@ stream records are pumped through the real stream handlers. e2e tests (tests/e2e
 stack as a separate process and use real HTTP and MQTT.
 """
 
+import copy
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +50,48 @@ def _reset_caches() -> None:
 
 
 @pytest.fixture
+def settings(monkeypatch) -> Iterator[Callable[..., None]]:
+    """Set Postbox settings through the environment for one test: `settings(MQTT_QOS="0")`. Settings (and the
+    clients built from them) are read once per container, so their caches are cleared; all is restored after."""
+
+    def apply(**env: object) -> None:
+        for name, value in env.items():
+            monkeypatch.setenv(name, str(value))
+        _reset_caches()
+
+    _reset_caches()
+    yield apply
+    monkeypatch.undo()
+    _reset_caches()
+
+
+@pytest.fixture
+def dns(monkeypatch) -> dict[str, list[str]]:
+    """Fixed DNS answers for callback URLs (add names to the returned dict); IP literals resolve to themselves,
+    other names do not resolve."""
+    from postbox.integrations import webhooks
+
+    answers = {"hooks.acme.example": ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"]}
+
+    def resolve(host: str, port: int, *, timeout: float) -> list[str]:
+        if host in answers:
+            return answers[host]
+        if host.replace(".", "").isdigit() or ":" in host:
+            return [host]
+        raise webhooks.Unresolved(host)
+
+    monkeypatch.setattr(webhooks, "resolve", resolve)
+    return answers
+
+
+@pytest.fixture
 def aws() -> Iterator[dict[str, str]]:
     """moto with the template's table, bucket and on-failure queue."""
     from moto import mock_aws
 
-    from postbox_local import resources
+    from postbox_local import moto_index, resources
 
+    moto_index.install()
     _reset_caches()
     with mock_aws():
         yield resources.create_all()
@@ -122,6 +159,26 @@ class Stream:
 
     def drain(self) -> None:
         self.pump.drain()
+
+    def consumer(self, name: str):
+        """The pump's consumer of the stream function `name` (its template logical id)."""
+        return next(c for c in self.pump.consumers if c.spec.function == name)
+
+    def invocations(self, name: str, monkeypatch) -> list[tuple[dict, dict]]:
+        """(event, response) of every invocation of the function `name` by the pump from now on; the event as
+        the function received it."""
+        function = self.consumer(name).function
+        original = function.invoke
+        calls: list[tuple[dict, dict]] = []
+
+        def recording(event: dict) -> dict:
+            received = copy.deepcopy(event)
+            response = original(event)
+            calls.append((received, response))
+            return response
+
+        monkeypatch.setattr(function, "invoke", recording)
+        return calls
 
 
 @pytest.fixture

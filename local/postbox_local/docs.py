@@ -8,10 +8,10 @@ Powertools ships (nothing comes from a CDN). Authorize with a local token (`post
 
 import json
 from functools import cache
-from pathlib import Path
 
 from werkzeug.wrappers import Request, Response
 
+from postbox.http.powertools import swagger_ui_assets
 from postbox_local import openapi
 
 PAGE = """<!doctype html>
@@ -54,16 +54,10 @@ INIT = """(function () {
 ASSETS = {"swagger-ui-bundle.js": "application/javascript", "swagger-ui.css": "text/css"}
 
 
-def _asset_dir() -> Path:
-    from aws_lambda_powertools.event_handler.openapi import swagger_ui
-
-    return Path(swagger_ui.__file__).parent
-
-
 @cache
 def _asset(name: str) -> bytes:
     suffix = ".min.js" if name.endswith(".js") else ".min.css"
-    return (_asset_dir() / (name.rsplit(".", 1)[0] + suffix)).read_bytes()
+    return (swagger_ui_assets() / (name.rsplit(".", 1)[0] + suffix)).read_bytes()
 
 
 def page(request: Request) -> Response:

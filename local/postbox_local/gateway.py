@@ -11,6 +11,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from postbox.auth import session_claims_ok, session_token
 from postbox_local import template, tokens
 from postbox_local.functions import FunctionRegistry
 
@@ -63,18 +64,27 @@ class Gateway:
             return self._gateway_response("REQUEST_TOO_LARGE")
         claims = None
         if route.authorized:
-            claims = self._claims(request)
+            claims = self._claims(request, session=route.authorizer == "SessionAuthorizer")
             if claims is None:
                 return self._gateway_response("UNAUTHORIZED")
         event = self._event(request, route, match.groupdict(), claims)
         result = self.functions.get(route.function, route.code_dir).invoke(event)
         return self._response(result)
 
-    def _claims(self, request: Request) -> dict[str, str] | None:
-        header = request.headers.get("Authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else header.strip()
+    def _claims(self, request: Request, *, session: bool = False) -> dict[str, str] | None:
+        """The Cognito authorizer: a bearer token with a Postbox scope. The session authorizer
+        (docs/dhis2.md#browser-sessions): the same, or the session cookie's token, which must be a person's
+        issued to the web client, the rules the deployed authorizer applies (postbox.auth)."""
+        from_cookie = False
+        if session:
+            token, from_cookie = session_token(dict(request.headers))
+        else:
+            header = request.headers.get("Authorization", "")
+            token = header[7:].strip() if header.lower().startswith("bearer ") else header.strip()
         claims = tokens.verify(token) if token else None
         if claims is None or not (set(claims.get("scope", "").split()) & self.scopes):
+            return None
+        if session and not session_claims_ok(claims, from_cookie, {tokens.WEB_CLIENT_ID}):
             return None
         return claims
 

@@ -38,12 +38,15 @@ class Route:
     function: str          # logical id
     code_dir: Path
     authorized: bool
+    authorizer: str = "CognitoAuthorizer"
 
     @property
     def regex(self) -> re.Pattern[str]:
         pattern = re.sub(r"\{(\w+)\+\}", r"(?P<\1>.+)", self.path)
         pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
-        return re.compile(f"^{pattern}$")
+        # API Gateway (REST) routes `/x/` to the resource `/x`; each face's handlers decide whether a trailing
+        # slash is accepted (DHIS2's are, docs/dhis2.md).
+        return re.compile(f"^{pattern}/?$")
 
     @property
     def specificity(self) -> tuple[int, int]:
@@ -91,7 +94,8 @@ def routes() -> list[Route]:
                 continue
             auth = (event["Properties"].get("Auth") or {}).get("Authorizer")
             found.append(Route(event["Properties"]["Method"].upper(), event["Properties"]["Path"], name,
-                               ROOT / props["CodeUri"], authorized=auth != "NONE"))
+                               ROOT / props["CodeUri"], authorized=auth != "NONE",
+                               authorizer=auth or "CognitoAuthorizer"))
     return sorted(found, key=lambda r: r.specificity, reverse=True)
 
 

@@ -10,6 +10,7 @@ from postbox_local.state import persistent_secret
 
 ISSUER = "postbox-local"
 LIFETIME_SECONDS = 12 * 3600
+WEB_CLIENT_ID = "postbox-local-web"  # the web inbox's client, as Cognito's UserClient in AWS
 
 
 def _key() -> str:
@@ -19,7 +20,7 @@ def _key() -> str:
 def user_token(user_id: str) -> str:
     now = int(time.time())
     claims = {"sub": str(uuid.uuid5(uuid.NAMESPACE_URL, f"postbox:{user_id}")), "username": user_id,
-              "token_use": "access", "scope": f"openid {USER_SCOPE}", "client_id": "postbox-local-web",
+              "token_use": "access", "scope": f"openid {USER_SCOPE}", "client_id": WEB_CLIENT_ID,
               "iss": ISSUER, "iat": now, "exp": now + LIFETIME_SECONDS}
     return jwt.encode(claims, _key(), algorithm="HS256")
 

@@ -86,38 +86,6 @@ def bad(response, field: str) -> None:
     assert body["detail"].startswith(f"{field}: "), body
 
 
-@pytest.fixture
-def resolver(monkeypatch):
-    """DNS for callback URLs: example hosts resolve to a public address; tests add their own names."""
-    from postbox.integrations import webhooks
-
-    names = {"hooks.acme.example": ["93.184.216.34"]}
-
-    def resolve(host, port, *, timeout):
-        if host in names:
-            return names[host]
-        if host.replace(".", "").isdigit() or ":" in host:
-            return [host]
-        raise webhooks.Unresolved(host)
-
-    monkeypatch.setattr(webhooks, "resolve", resolve)
-    return names
-
-
-@pytest.fixture
-def settings(monkeypatch):
-    from postbox.settings import get_settings
-
-    def apply(**env: str) -> None:
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-
-    yield apply
-    monkeypatch.undo()
-    get_settings.cache_clear()
-
-
 # -- sending -------------------------------------------------------------------------------------------------
 
 
@@ -293,7 +261,7 @@ def test_only_an_application_sends_and_only_as_itself(api, stream):
     ({"message": "hello"}, "message"),
     ([message()], "body"),
 ])
-def test_every_wrong_field_is_a_400_naming_it(api, stream, resolver, body, field):
+def test_every_wrong_field_is_a_400_naming_it(api, stream, dns, body, field):
     response = api.request("PUT", SEND, app=APP, json=body)
     bad(response, field)
     stream.drain()
@@ -318,8 +286,8 @@ def test_a_body_that_is_not_json_is_a_400(api):
     "http://hooks.acme.example/cb", "ftp://hooks.acme.example/cb", "https://user:pw@hooks.acme.example/cb",
     "https://unresolvable.example/cb", "https://hooks.acme.example:99999/cb",
 ])
-def test_callback_urls_to_non_public_hosts_or_without_https_are_refused(api, stream, resolver, url):
-    resolver.update({"localhost": ["127.0.0.1", "::1"], "metadata.internal.example": ["169.254.169.254"],
+def test_callback_urls_to_non_public_hosts_or_without_https_are_refused(api, stream, dns, url):
+    dns.update({"localhost": ["127.0.0.1", "::1"], "metadata.internal.example": ["169.254.169.254"],
                      "rebind.example": ["93.184.216.34", "10.0.0.7"]})
     response = send(api, message(backend_url=url))
     bad(response, "message.backend_url")
@@ -327,18 +295,18 @@ def test_callback_urls_to_non_public_hosts_or_without_https_are_refused(api, str
     assert table_items("ALERT#") == []
 
 
-def test_loopback_http_is_refused_unless_the_local_setting_allows_it(api, stream, resolver, settings):
+def test_loopback_http_is_refused_unless_the_local_setting_allows_it(api, stream, dns, settings):
     bad(send(api, message(backend_url="http://127.0.0.1:8080/cb")), "message.backend_url")
     settings(CALLBACK_ALLOW_LOOPBACK_HTTP="true")
     assert send(api, message(backend_url="http://127.0.0.1:8080/cb")).status_code == 200
     assert send(api, message(backend_url="http://[::1]:8080/cb")).status_code == 200
     # a name is never trusted: only the literal loopback address, and no other private range
-    resolver["localhost"] = ["127.0.0.1"]
+    dns["localhost"] = ["127.0.0.1"]
     bad(send(api, message(backend_url="http://localhost:8080/cb")), "message.backend_url")
     bad(send(api, message(backend_url="http://10.0.0.5:8080/cb")), "message.backend_url")
 
 
-def test_a_public_https_callback_url_is_accepted(api, stream, resolver):
+def test_a_public_https_callback_url_is_accepted(api, stream, dns):
     assert send(api, message(backend_url="https://hooks.acme.example/alerts?k=1")).status_code == 200
 
 

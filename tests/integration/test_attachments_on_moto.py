@@ -98,20 +98,6 @@ def used_text(attachment_id: str) -> dict:
     return conflict(f"Attachment '{attachment_id}' is already used or not a valid attachment.")
 
 
-@pytest.fixture
-def settings_env(monkeypatch):
-    """Set attachment settings for one test (get_settings reads the environment once per container)."""
-    from postbox.settings import get_settings
-
-    def set_(**values):
-        for name, value in values.items():
-            monkeypatch.setenv(name, str(value))
-        get_settings.cache_clear()
-
-    yield set_
-    get_settings.cache_clear()
-
-
 # -- POST /api/v1/attachments ----------------------------------------------------------------------------------
 
 
@@ -201,8 +187,8 @@ def test_a_body_that_is_not_an_object_is_400(api):
         assert response.get_json()["detail"].startswith("Invalid request")
 
 
-def test_limits_and_types_are_settings(api, settings_env):
-    settings_env(ATTACHMENT_MAX_BYTES=1000, ATTACHMENT_CONTENT_TYPES="text/html, text/plain",
+def test_limits_and_types_are_settings(api, settings):
+    settings(ATTACHMENT_MAX_BYTES=1000, ATTACHMENT_CONTENT_TYPES="text/html, text/plain",
                  ATTACHMENT_UPLOAD_EXPIRES_SECONDS=120)
     response = api.post(ATTACHMENTS, user="alice", json={"filename": "a.txt", "content_type": "text/plain",
                                                          "size": 1001})
@@ -349,8 +335,8 @@ def test_an_object_of_another_type_is_409_and_deleted(api):
     assert item(created["id"])["state"] == "pending"
 
 
-def test_an_object_over_the_limit_is_409_and_deleted(api, settings_env):
-    settings_env(ATTACHMENT_MAX_BYTES=16)
+def test_an_object_over_the_limit_is_409_and_deleted(api, settings):
+    settings(ATTACHMENT_MAX_BYTES=16)
     created = announce(api, size=16)
     assert post_form(created, TEXT).status_code == 204
     response = create(api, "alice", [created["id"]])
@@ -588,12 +574,6 @@ def test_binary_content_survives_the_gateway(api):
      "Value 'FOO' is not valid for parameter domain. Valid values are: [DATA_VALUE, PUSH_ANALYSIS, DOCUMENT, "
      "MESSAGE_ATTACHMENT, USER_AVATAR, ORG_UNIT, ICON, JOB_DATA]"),
     ({"data": b""}, 409, "Conflict", "Could not read file or file is empty."),
-    ({"content_type": "text/html"}, 409, "Conflict",
-     "Content type 'text/html' is not allowed for message attachments; allowed types: text/plain, text/csv, "
-     "application/json, application/pdf, image/png, image/jpeg, image/gif, application/zip, "
-     "application/vnd.openxmlformats-officedocument.wordprocessingml.document, "
-     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet, "
-     "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
     ({"filename": "x" * 256 + ".txt"}, 409, "Conflict", "The file name must be at most 255 characters."),
 ])
 def test_file_resource_errors(api, kwargs, status, reason, message):
@@ -601,8 +581,42 @@ def test_file_resource_errors(api, kwargs, status, reason, message):
     assert (response.status_code, response.get_json()) == (status, web_message(status, reason, message))
 
 
-def test_file_resource_size_limit(api, settings_env):
-    settings_env(ATTACHMENT_MAX_BYTES=10)
+@pytest.mark.parametrize(("sent_type", "stored_type", "served_type"), [
+    ("application/octet-stream", "application/octet-stream", "application/octet-stream"),
+    ("text/html", "text/html", "application/octet-stream"),
+    ("image/svg+xml", "image/svg+xml", "application/octet-stream"),
+    ("application/x-unknown; charset=binary", "application/x-unknown", "application/octet-stream"),
+    ("not a type", "application/octet-stream", "application/octet-stream"),
+    ("image/png", "image/png", "image/png"),
+])
+def test_file_resources_take_any_type_and_nothing_downloads_to_render(api, sent_type, stored_type, served_type):
+    """DHIS2 takes files of any type; every download is an attachment of a type no browser runs
+    (docs/dhis2.md#differences-from-dhis2)."""
+    response = upload_resource(api, filename="page.html", content_type=sent_type)
+    assert response.status_code == 202, response.get_json()
+    resource = response.get_json()["response"]["fileResource"]
+    assert resource["contentType"] == stored_type
+    assert create(api, "alice", [resource["id"]]).status_code == 201
+    redirect = api.get(f"{ATTACHMENTS}/{resource['id']}", user="bob")
+    assert redirect.status_code == 302
+    assert redirect.headers["X-Content-Type-Options"] == "nosniff"
+    download = requests.get(redirect.headers["Location"], timeout=10)
+    assert download.content == TEXT
+    assert download.headers["Content-Type"] == served_type
+    assert download.headers["Content-Disposition"] == 'attachment; filename="page.html"'
+
+
+def test_file_resources_on_the_versioned_path(api):
+    import io
+
+    response = api.post("/api/40/fileResources/", user="alice", query_string={"domain": "MESSAGE_ATTACHMENT"},
+                        data={"file": (io.BytesIO(TEXT), "r.txt", "text/plain")})
+    assert response.status_code == 202
+    assert stored(response.get_json()["response"]["fileResource"]["id"]) == TEXT
+
+
+def test_file_resource_size_limit(api, settings):
+    settings(ATTACHMENT_MAX_BYTES=10)
     response = upload_resource(api)
     assert (response.status_code, response.get_json()) == (409, web_message(
         409, "Conflict", f"File size can't be bigger than 10, current file size {len(TEXT)}."))

@@ -13,6 +13,7 @@ from typing import Any
 
 import jwt
 import pytest
+from support.ona import send
 
 from postbox_local import template, tokens
 
@@ -57,14 +58,6 @@ def inbox_ids(api, user: str, **query) -> list[str]:
     return [item["id"] for item in api.get("/api/v1/inbox", user=user, query_string=query).get_json()["items"]]
 
 
-def send(api, caller: str, target_type: str, target_id: str, text: str = "hello", **fields) -> str:
-    who = {"app": APP} if caller == "app" else {"user": caller}
-    response = api.post("/api/v1/messaging", **who,
-                        json={"target_type": target_type, "target_id": target_id, "message": text, **fields})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
-
-
 def bob_marks(change: str, *ids_keys: str) -> Callable[[Any, dict[str, str]], None]:
     def setup(api, world):
         response = api.post(f"/api/v1/inbox/{change}", user="bob", json={"ids": [world[k] for k in ids_keys]})
@@ -78,11 +71,11 @@ def project_with_manager(api, world):
 
     upsert(parse_document({"targets": [{"type": "project", "id": "12", "name": "Household survey",
                                         "acl": {"alice": "owner", "erin": "readonly", "carol": "manager"}}]}))
-    world["project_msg"] = send(api, "alice", "project", "12")
+    world["project_msg"] = send(api, "alice", "project", "12")["id"]
 
 
 def alice_posts_to_trees(api, world):
-    world["trees_msg"] = send(api, "alice", "entitylist", "trees")
+    world["trees_msg"] = send(api, "alice", "entitylist", "trees")["id"]
 
 
 def gone_for(user: str, key: str) -> Callable[[Any, dict[str, str]], None]:
@@ -282,6 +275,16 @@ REASONS = {200: "OK", 201: "Created", 403: "Forbidden", 404: "Not Found", 409: "
 def web_message(status: int, message: str | None) -> dict[str, Any]:
     return {"httpStatus": REASONS[status], "httpStatusCode": status, "status": "OK" if status < 400 else "ERROR",
             "message": message}
+
+
+DHIS2_NO_PERMISSION = web_message(403, "You do not have permission to perform this action.")
+NO_USER_SETTINGS = web_message(403, "Applications have no user settings.")
+FEEDBACK = {"feedbackRecipients": {"id": "support", "name": "support", "displayName": "support"}}
+BOB = {"id": "bob", "username": "bob", "firstName": "Bob", "surname": "Baraka", "displayName": "Bob Baraka"}
+CAROL = {"id": "carol", "username": "carol", "firstName": "Carol", "surname": "Chebet", "displayName": "Carol Chebet"}
+SUPPORT_GROUP = {"pager": {"page": 1, "pageCount": 1, "total": 1, "pageSize": 50},
+                 "userGroups": [{"id": "support", "displayName": "support"}]}
+DISTRICT = {"organisationUnits": [{"id": "OuDistrict1", "displayName": "District 1"}]}
 
 
 def alice_writes_bob(api, world):
@@ -511,8 +514,65 @@ DHIS2_ROWS: dict[tuple[str, str], list[Case]] = {
     ],
     ("GET", "/api/me/dashboard"): [
         Case("each user counts their own", "/api/me/dashboard", setup=alice_writes_bob,
-             calls=[("dave", 200, {"unreadMessageConversations": 0}), ("alice", 200, {"unreadMessageConversations": 0}),
-                    ("bob", 200, {"unreadMessageConversations": 1})]),
+             calls=[("dave", 200, {"unreadMessageConversations": 0, "unreadInterpretations": 0}),
+                    ("alice", 200, {"unreadMessageConversations": 0, "unreadInterpretations": 0}),
+                    ("bob", 200, {"unreadMessageConversations": 1, "unreadInterpretations": 0})]),
+    ],
+    # What the DHIS2 Messaging app reads about people (docs/dhis2.md#looking-people-up): active users and known
+    # applications; never anyone's email, phone or authorities but the caller's own.
+    ("GET", "/api/me"): [
+        Case("each active user reads their own", "/api/me", query={"fields": "id,email"},
+             calls=[("app", 403, NO_USER_SETTINGS), ("ghost", 403, DHIS2_NO_PERMISSION),
+                    ("frank", 403, DHIS2_NO_PERMISSION), ("dave", 200, {"id": "dave", "email": "dave@example.org"}),
+                    ("bob", 200, {"id": "bob", "email": "bob@example.org"})]),
+    ],
+    ("GET", "/api/userSettings"): [
+        Case("each active user reads their own", "/api/userSettings", query={"key": "keyUiLocale"},
+             calls=[("app", 403, NO_USER_SETTINGS), ("ghost", 403, DHIS2_NO_PERMISSION),
+                    ("frank", 403, DHIS2_NO_PERMISSION), ("bob", 200, {"keyUiLocale": "en"})]),
+    ],
+    ("GET", "/api/system/info"): [
+        Case("anyone authenticated", "/api/system/info", query={"fields": "version"},
+             calls=[("ghost", 200, {"version": "2.40.0"}), ("app", 200, None), ("bob", 200, {"version": "2.40.0"})]),
+    ],
+    ("GET", "/api/configuration"): [
+        Case("active users and known applications", "/api/configuration",
+             calls=[("ghost", 403, DHIS2_NO_PERMISSION), ("frank", 403, DHIS2_NO_PERMISSION), ("app", 200, FEEDBACK),
+                    ("dave", 200, FEEDBACK)]),
+    ],
+    ("GET", "/api/userLookup"): [
+        Case("active users and known applications; names only", "/api/userLookup", query={"query": "bob"},
+             calls=[("ghost", 403, DHIS2_NO_PERMISSION), ("frank", 403, DHIS2_NO_PERMISSION),
+                    ("app", 200, {"users": [BOB]}), ("dave", 200, {"users": [BOB]})]),
+    ],
+    ("GET", "/api/userLookup/feedbackRecipients"): [
+        Case("active users and known applications; names only", "/api/userLookup/feedbackRecipients",
+             query={"query": "car"},
+             calls=[("ghost", 403, DHIS2_NO_PERMISSION), ("frank", 403, DHIS2_NO_PERMISSION),
+                    ("app", 200, {"users": [CAROL]}), ("dave", 200, {"users": [CAROL]})]),
+    ],
+    ("GET", "/api/users"): [
+        Case("active users and known applications; names only", "/api/users",
+             query={"filter": "username:eq:bob", "fields": "*", "paging": "false"},
+             calls=[("ghost", 403, DHIS2_NO_PERMISSION), ("frank", 403, DHIS2_NO_PERMISSION),
+                    ("app", 200, {"users": [{**BOB, "name": "Bob Baraka"}]}),
+                    ("dave", 200, {"users": [{**BOB, "name": "Bob Baraka"}]})]),
+    ],
+    ("GET", "/api/users/{user_id}"): [
+        Case("active users and known applications; names only", "/api/users/bob",
+             calls=[("ghost", 403, DHIS2_NO_PERMISSION), ("frank", 403, DHIS2_NO_PERMISSION),
+                    ("app", 200, {**BOB, "name": "Bob Baraka"}), ("dave", 200, {**BOB, "name": "Bob Baraka"})]),
+    ],
+    ("GET", "/api/userGroups"): [
+        Case("active users and known applications", "/api/userGroups", query={"filter": "id:eq:support"},
+             calls=[("ghost", 403, DHIS2_NO_PERMISSION), ("frank", 403, DHIS2_NO_PERMISSION),
+                    ("app", 200, SUPPORT_GROUP), ("dave", 200, SUPPORT_GROUP)]),
+    ],
+    ("GET", "/api/organisationUnits"): [
+        Case("active users and known applications", "/api/organisationUnits",
+             query={"filter": "displayName:token:dist", "paging": "false"},
+             calls=[("ghost", 403, DHIS2_NO_PERMISSION), ("frank", 403, DHIS2_NO_PERMISSION),
+                    ("app", 200, DISTRICT), ("dave", 200, DISTRICT)]),
     ],
 }
 
@@ -548,7 +608,8 @@ def upload_as(api, user: str, data: bytes = b"register\n") -> str:
 def attach(sender: str, target_type: str, target_id: str, file_key: str, message_key: str):
     def setup(api, world):
         world[file_key] = upload_as(api, sender)
-        world[message_key] = send(api, sender, target_type, target_id, "with a file", attachments=[world[file_key]])
+        world[message_key] = send(api, sender, target_type, target_id, "with a file",
+                                  attachments=[world[file_key]])["id"]
     return setup
 
 
@@ -599,6 +660,12 @@ ROWS.update({
     ],
     ("POST", "/api/fileResources"): [
         Case("any authenticated caller may upload (DHIS2)", "/api/fileResources",
+             query={"domain": "MESSAGE_ATTACHMENT"}, form=a_file_resource,
+             calls=[("dave", 202, lambda body, world: body["response"]["fileResource"]["contentLength"] == 9),
+                    ("app", 202, None), ("alice", 202, None)]),
+    ],
+    ("POST", "/api/{version}/fileResources"): [
+        Case("any authenticated caller may upload (DHIS2, versioned)", "/api/40/fileResources",
              query={"domain": "MESSAGE_ATTACHMENT"}, form=a_file_resource,
              calls=[("dave", 202, lambda body, world: body["response"]["fileResource"]["contentLength"] == 9),
                     ("app", 202, None), ("alice", 202, None)]),
@@ -710,6 +777,40 @@ ROWS.update({
     ],
 })
 
+# -- recipients by name for the web inbox's picker (docs/web.md#the-recipient-picker) -----------------------------
+HH_FORM = {"results": [{"kind": "xform", "id": "34", "name": "hh_form"}]}
+
+ROWS.update({
+    ("GET", "/api/v1/lookup"): [
+        Case("an active user finds the targets they may write to", "/api/v1/lookup", query={"query": "hh"},
+             calls=[("app", 403, {"detail": "Applications cannot look up recipients."}),
+                    ("ghost", 403, NO_PERMISSION), ("frank", 403, NO_PERMISSION),
+                    ("dave", 200, {"results": []}),        # no role on the form
+                    ("bob", 200, {"results": []}),         # dataentry: may not write to it
+                    ("carol", 200, HH_FORM), ("admin", 200, HH_FORM)]),
+    ],
+})
+
+# -- browser sessions (docs/dhis2.md#browser-sessions) -----------------------------------------------------------
+NO_SESSION = {"detail": "Applications have no browser session."}
+
+
+def sets_the_cookie(body, world) -> bool:
+    return body is None
+
+
+ROWS.update({
+    ("POST", "/api/v1/session"): [
+        Case("each active person starts their own", "/api/v1/session",
+             calls=[("app", 403, NO_SESSION), ("ghost", 403, NO_PERMISSION), ("frank", 403, NO_PERMISSION),
+                    ("dave", 204, sets_the_cookie), ("bob", 204, sets_the_cookie)]),
+    ],
+    ("DELETE", "/api/v1/session"): [
+        Case("anyone signed in ends theirs", "/api/v1/session",
+             calls=[("app", 204, None), ("bob", 204, None)]),
+    ],
+})
+
 TEMPLATE_ROUTES = {(route.method, route.path): route for route in template.routes()}
 
 
@@ -765,9 +866,9 @@ def set_active(directory: dict[str, Any], user: str, active: bool) -> None:
 @pytest.fixture
 def world(api, stream, directory) -> dict[str, str]:
     set_active(directory, "frank", True)      # frank had an inbox, an alert and a conversation before he left
-    ids = {"xform": send(api, "carol", "xform", "34", "Form message"),
-           "user_msg": send(api, "alice", "user", "bob", "Hi Bob"),
-           "frank_msg": send(api, "dave", "user", "frank", "Hi Frank")}
+    ids = {"xform": send(api, "carol", "xform", "34", "Form message")["id"],
+           "user_msg": send(api, "alice", "user", "bob", "Hi Bob")["id"],
+           "frank_msg": send(api, "dave", "user", "frank", "Hi Frank")["id"]}
     assert api.request("PUT", "/aalam/base/message", app=APP, json={"message": {
         **ALERT["message"], "receiver": [{"type": "users", "value": ["frank@example.org"]}]}}).status_code == 200
     conversation = {"subject": "Hi", "text": "Frank?", "users": [{"id": "frank"}]}

@@ -6,7 +6,7 @@ import io
 from urllib.parse import parse_qs, urlparse
 
 import requests
-from dhis2_support import MC, TEXT, assert_web_message, uid_of
+from support.dhis2 import MC, TEXT, assert_web_message, uid_of
 
 CONTENT = b"district,cases\nD1,4\n"
 
@@ -44,12 +44,13 @@ def test_upload_link_on_create_and_download_the_same_bytes(api, stream):
 
     response = download(api, conversation, message["id"], file, "bob")
     assert response.status_code == 302
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
     url = response.headers["Location"]
     query = parse_qs(urlparse(url).query)
     assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"] and int(query["X-Amz-Expires"][0]) <= 300
     fetched = requests.get(url, timeout=10)
     assert fetched.content == CONTENT
-    assert 'filename="cases.csv"' in fetched.headers["Content-Disposition"]
+    assert fetched.headers["Content-Disposition"] == 'attachment; filename="cases.csv"'
 
     stream.drain()   # the file is tagged linked, so the pending-upload lifecycle rule leaves it alone
     from postbox.integrations import s3

@@ -52,6 +52,28 @@ async function fetchJson(url, init) {
   return data;
 }
 
+// -- the session cookie: links to attachments carry it, never a bearer header (docs/dhis2.md#browser-sessions) ----
+
+function sessionUrl(config) { return `${config.api_base || ''}/api/v1/session`; }
+
+async function startCookieSession(config, session) {
+  try {
+    await fetch(sessionUrl(config), {
+      method: 'POST', credentials: 'same-origin', headers: { Authorization: `Bearer ${session.token}` },
+    });
+  } catch { /* downloads by link then answer 401; everything else uses the bearer header */ }
+  return session;
+}
+
+function endCookieSession(config) {
+  const session = loadSession();
+  if (!session) return;
+  fetch(sessionUrl(config), {
+    method: 'DELETE', credentials: 'same-origin', keepalive: true,
+    headers: { Authorization: `Bearer ${session.token}` },
+  }).catch(() => {});
+}
+
 // -- local stack -------------------------------------------------------------------------------------
 
 export function localUsers(config) { return fetchJson(config.auth.users_url); }
@@ -61,7 +83,7 @@ export async function localSignIn(config, user, name) {
   const { token } = await fetchJson(url);
   const session = sessionFrom({ access_token: token }, name);
   saveSession(session);
-  return session;
+  return startCookieSession(config, session);
 }
 
 // -- Cognito hosted UI ---------------------------------------------------------------------------------
@@ -106,7 +128,7 @@ export async function cognitoFinish(config) {
   });
   const session = sessionFrom(tokens);
   saveSession(session);
-  return session;
+  return startCookieSession(config, session);
 }
 
 async function cognitoRefresh(config, session) {
@@ -118,7 +140,7 @@ async function cognitoRefresh(config, session) {
   });
   const fresh = { ...sessionFrom({ ...tokens, refresh_token: session.refreshToken }), name: session.name };
   saveSession(fresh);
-  return fresh;
+  return startCookieSession(config, fresh);
 }
 
 /** A token valid for at least another minute (refreshed through Cognito when it can be), or null. */
@@ -133,6 +155,7 @@ export async function currentToken(config) {
 }
 
 export function signOut(config) {
+  endCookieSession(config);
   clearSession();
   if (config.auth.mode === 'cognito') {
     const params = new URLSearchParams({ client_id: config.auth.client_id, logout_uri: redirectUri(config) });

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from postbox.http.dhis2 import check_version, dhis2_resolver, respond
+from postbox.http.dhis2 import Dhis2Routes, dhis2_resolver, respond
 from postbox.http.multipart import file_parts
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.attachments import (
@@ -21,6 +21,7 @@ from postbox.logic.attachments import (
 from postbox.models.dhis2 import web_message
 
 app = dhis2_resolver()
+routes = Dhis2Routes(app)
 
 
 def _bounded_body(app, next_middleware):
@@ -35,7 +36,7 @@ def _bounded_body(app, next_middleware):
 app.use([_bounded_body])
 
 
-@app.post("/api/fileResources", summary="Upload a message attachment (DHIS2)", tags=["DHIS2 file resources"],
+@routes.post("/api/fileResources", summary="Upload a message attachment (DHIS2)", tags=["DHIS2 file resources"],
           description="multipart/form-data with the file in the field `file`; up to about 4 MB through the API.",
           responses={202: {"description": "WebMessage; the new attachment id is response.fileResource.id"},
                      400: {"description": "No `file` part, or an unknown domain"},
@@ -48,14 +49,12 @@ def upload(domain: Annotated[str, Query(description="MESSAGE_ATTACHMENT (DHIS2's
     return respond(app, 202, body)
 
 
-@app.post("/api/<version>/messageConversations/attachments", include_in_schema=False)
-@app.post("/api/messageConversations/attachments", summary="Upload a message attachment (DHIS2's older path)",
-          tags=["DHIS2 file resources"],
-          description="multipart/form-data with the file in the field `file`; answers the attachment object.",
-          responses={400: {"description": "No `file` part"}, 409: {"description": "Empty, too large, or a type "
-                                                                                  "that is not allowed"}})
+@routes.post("/api/messageConversations/attachments", summary="Upload a message attachment (DHIS2's older path)",
+             tags=["DHIS2 file resources"],
+             description="multipart/form-data with the file in the field `file`; answers the attachment object.",
+             responses={400: {"description": "No `file` part"}, 409: {"description": "Empty, too large, or a type "
+                                                                                     "that is not allowed"}})
 def upload_attachment():
-    check_version(app)
     resource = store_file_resource(current_caller(app), MESSAGE_ATTACHMENT, file_parts(app.current_event, "file"))
     return respond(app, 200, resource.model_dump(), root="fileResource")
 

@@ -18,7 +18,8 @@ app = native_resolver()
                     404: {"description": "Unknown, or not readable by the caller"}})
 def get(attachment_id: Annotated[str, Path()]):
     location = download_url(current_caller(app), attachment_id)
-    return Response(302, None, "", headers={"Location": location, "Cache-Control": "no-store"})
+    return Response(302, None, "", headers={"Location": location, "Cache-Control": "no-store",
+                                         "X-Content-Type-Options": "nosniff"})
 
 
 lambda_handler = api_entry(app)

@@ -4,25 +4,24 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from postbox.http.dhis2 import accepts_xml_message, check_version, dhis2_resolver, location, message_response
+from postbox.http.dhis2 import Dhis2Routes, accepts_xml_message, dhis2_resolver, location, message_response
 from postbox.http.idempotency import IdempotencyKey, idempotent_create
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic import conversations
 from postbox.models.dhis2 import ConversationIn, WebMessage
 
 app = dhis2_resolver()
+routes = Dhis2Routes(app)
 
 
-@app.post("/api/<version>/messageConversations", include_in_schema=False, middlewares=[idempotent_create])
-@app.post("/api/messageConversations", summary="Create a conversation", tags=["DHIS2 conversations"],
-          responses={201: {"description": "Created; Location names it", "content": {"application/json": {
-              "schema": WebMessage.model_json_schema()}}}, 404: {"description": "Unknown user group"},
-              409: {"description": "Unknown user or org unit, no recipients, a bad attachment, or the Idempotency-Key "
-                                   "is in use"},
-              422: {"description": "The Idempotency-Key was used with a different request"}},
-          middlewares=[idempotent_create])
+@routes.post("/api/messageConversations", summary="Create a conversation", tags=["DHIS2 conversations"],
+             responses={201: {"description": "Created; Location names it", "content": {"application/json": {
+                 "schema": WebMessage.model_json_schema()}}}, 404: {"description": "Unknown user group"},
+                 409: {"description": "Unknown user or org unit, no recipients, a bad attachment, or the "
+                                      "Idempotency-Key is in use"},
+                 422: {"description": "The Idempotency-Key was used with a different request"}},
+             middlewares=[idempotent_create])
 def create(body: Annotated[ConversationIn, Body(embed=False)], idempotency_key: IdempotencyKey = None):
-    check_version(app)
     user_agent = app.current_event.headers.get("user-agent", "")
     conversation_id = conversations.create(current_caller(app), body, user_agent=user_agent)
     return message_response(app, 201, conversations.CREATED, location=location(app, conversation_id))

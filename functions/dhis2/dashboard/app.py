@@ -1,18 +1,17 @@
 """GET /api/me/dashboard: the caller's unread conversation count (DHIS2)."""
 
-from postbox.http.dhis2 import check_version, dhis2_resolver, respond
+from postbox.http.dhis2 import Dhis2Routes, dhis2_resolver, respond
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic import conversations
 
 app = dhis2_resolver()
+routes = Dhis2Routes(app)
 
 
-@app.get("/api/<version>/me/dashboard", include_in_schema=False)
-@app.get("/api/me/dashboard", summary="My unread conversations", tags=["DHIS2 conversations"])
+@routes.get("/api/me/dashboard", summary="My unread conversations", tags=["DHIS2 conversations"])
 def dashboard():
-    check_version(app)
     count = conversations.unread_count(current_caller(app))
-    return respond(app, 200, {"unreadMessageConversations": count}, root="dashboard")
+    return respond(app, 200, {"unreadMessageConversations": count, "unreadInterpretations": 0}, root="dashboard")
 
 
 lambda_handler = api_entry(app)

@@ -4,18 +4,17 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from postbox.http.dhis2 import check_version, dhis2_resolver, message_response
+from postbox.http.dhis2 import Dhis2Routes, dhis2_resolver, message_response
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic import conversations
 
 app = dhis2_resolver()
+routes = Dhis2Routes(app)
 
 
-@app.delete("/api/<version>/messageConversations/<conversation_id>", include_in_schema=False)
-@app.delete("/api/messageConversations/<conversation_id>", summary="Delete a conversation for everyone",
-            tags=["DHIS2 conversations"])
+@routes.delete("/api/messageConversations/<conversation_id>", summary="Delete a conversation for everyone",
+               tags=["DHIS2 conversations"])
 def delete(conversation_id: Annotated[str, Path()]):
-    check_version(app)
     conversations.hard_delete(current_caller(app), conversation_id)
     return message_response(app, 200, None)
 

@@ -4,25 +4,23 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from postbox.http.dhis2 import check_version, dhis2_resolver, location, message_response
+from postbox.http.dhis2 import Dhis2Routes, dhis2_resolver, location, message_response
 from postbox.http.idempotency import IdempotencyKey, idempotent_create
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic import conversations
 from postbox.models.dhis2 import WebMessage
 
 app = dhis2_resolver()
+routes = Dhis2Routes(app)
 
 
-@app.post("/api/<version>/messageConversations/feedback", include_in_schema=False,
-          middlewares=[idempotent_create])
-@app.post("/api/messageConversations/feedback", summary="Send feedback (a TICKET; text/plain body)",
-          tags=["DHIS2 conversations"], middlewares=[idempotent_create],
-          responses={201: {"description": "Created; Location names the ticket", "content": {
-                         "application/json": {"schema": WebMessage.model_json_schema()}}},
-                     409: {"description": "The Idempotency-Key is in use"},
-                     422: {"description": "The Idempotency-Key was used with a different request"}})
+@routes.post("/api/messageConversations/feedback", summary="Send feedback (a TICKET; text/plain body)",
+             tags=["DHIS2 conversations"], middlewares=[idempotent_create],
+             responses={201: {"description": "Created; Location names the ticket", "content": {
+                            "application/json": {"schema": WebMessage.model_json_schema()}}},
+                        409: {"description": "The Idempotency-Key is in use"},
+                        422: {"description": "The Idempotency-Key was used with a different request"}})
 def feedback(subject: Annotated[str | None, Query()] = None, idempotency_key: IdempotencyKey = None):
-    check_version(app)
     agent = app.current_event.headers.get("user-agent", "")
     conversation_id = conversations.feedback(current_caller(app), subject, app.current_event.decoded_body or "",
                                              user_agent=agent)

@@ -4,20 +4,19 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from postbox.http.dhis2 import check_version, dhis2_resolver, parse_fields, respond, select
+from postbox.http.dhis2 import Dhis2Routes, dhis2_resolver, parse_fields, respond, select
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic import conversations
 
 app = dhis2_resolver()
+routes = Dhis2Routes(app)
 
 
-@app.get("/api/<version>/messageConversations/<conversation_id>", include_in_schema=False)
-@app.get("/api/messageConversations/<conversation_id>", summary="Get a conversation", tags=["DHIS2 conversations"],
-         responses={403: {"description": "Not a participant"}, 404: {"description": "No such conversation"}})
+@routes.get("/api/messageConversations/<conversation_id>", summary="Get a conversation", tags=["DHIS2 conversations"],
+            responses={403: {"description": "Not a participant"}, 404: {"description": "No such conversation"}})
 def get(conversation_id: Annotated[str, Path()],
         markRead: Annotated[str | None, Query(description="true marks it read for the caller")] = None,
         fields: Annotated[str | None, Query()] = None):
-    check_version(app)
     selection = parse_fields(fields or "*")
     conversation = conversations.get(current_caller(app), conversation_id, mark_read=markRead == "true",
                                      with_participants="*" in selection or "userMessages" in selection,

@@ -7,8 +7,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from postbox.http.dhis2 import (
-    check_version,
-    collection_url,
+    Dhis2Routes,
+        collection_url,
     dhis2_resolver,
     list_xml,
     page_url,
@@ -20,11 +20,11 @@ from postbox.http.resolver import api_entry, current_caller, json_response
 from postbox.logic import conversations
 
 app = dhis2_resolver()
+routes = Dhis2Routes(app)
 DEFAULT_FIELDS = "id,displayName"
 
 
-@app.get("/api/<version>/messageConversations", include_in_schema=False)
-@app.get("/api/messageConversations", summary="List my conversations", tags=["DHIS2 conversations"])
+@routes.get("/api/messageConversations", summary="List my conversations", tags=["DHIS2 conversations"])
 def list_(
     fields: Annotated[str | None, Query(description="e.g. id,subject,messages[text,sender[id]] or *")] = None,
     filter: Annotated[list[str] | None, Query(description="property:operator:value on messageType, status, "
@@ -38,7 +38,6 @@ def list_(
     query: Annotated[str | None, Query(max_length=200, description="An id, or words of the subject (only the "
                                                                     "caller's conversations)")] = None,
 ):
-    check_version(app)
     selection = parse_fields(fields or DEFAULT_FIELDS)
     list_query = conversations.ListQuery(
         filters=tuple(conversations.parse_filter(f) for f in (filter or [])), query_string=queryString,

@@ -5,19 +5,18 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
-from postbox.http.dhis2 import check_version, dhis2_resolver
+from postbox.http.dhis2 import Dhis2Routes, dhis2_resolver
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic import conversations
 from postbox.models.dhis2 import Recipients
 
 app = dhis2_resolver()
+routes = Dhis2Routes(app)
 
 
-@app.post("/api/<version>/messageConversations/<conversation_id>/recipients", include_in_schema=False)
-@app.post("/api/messageConversations/<conversation_id>/recipients", summary="Add recipients",
-          tags=["DHIS2 conversations"], responses={204: {"description": "Added"}})
+@routes.post("/api/messageConversations/<conversation_id>/recipients", summary="Add recipients",
+             tags=["DHIS2 conversations"], responses={204: {"description": "Added"}})
 def add(conversation_id: Annotated[str, Path()], body: Annotated[Recipients, Body(embed=False)]):
-    check_version(app)
     conversations.add_recipients(current_caller(app), conversation_id, body)
     return Response(204)
 

@@ -4,29 +4,26 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
-from postbox.http.dhis2 import check_version, dhis2_resolver, respond
+from postbox.http.dhis2 import Dhis2Routes, dhis2_resolver, respond
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic import conversations
 
 app = dhis2_resolver()
+routes = Dhis2Routes(app)
 TAGS = ["DHIS2 conversations"]
 
 
-@app.delete("/api/<version>/messageConversations/<conversation_id>/<child_id>", include_in_schema=False)
-@app.delete("/api/messageConversations/<conversation_id>/<child_id>", summary="Remove a user from a conversation",
-            tags=TAGS)
+@routes.delete("/api/messageConversations/<conversation_id>/<child_id>", summary="Remove a user from a conversation",
+               tags=TAGS)
 def remove_one(conversation_id: Annotated[str, Path()],
                child_id: Annotated[str, Path(description="The user to remove")]):
-    check_version(app)
     return respond(app, 200, conversations.remove_user(current_caller(app), conversation_id, child_id),
                    root="removed")
 
 
-@app.delete("/api/<version>/messageConversations", include_in_schema=False)
-@app.delete("/api/messageConversations", summary="Remove a user from conversations", tags=TAGS)
+@routes.delete("/api/messageConversations", summary="Remove a user from conversations", tags=TAGS)
 def remove_batch(mc: Annotated[list[str], Query(description="Conversation ids, repeated or comma-separated")],
                  user: Annotated[str | None, Query()] = None):
-    check_version(app)
     ids = [part.strip() for value in mc for part in value.split(",") if part.strip()]
     return respond(app, 200, conversations.remove_user_batch(current_caller(app), ids, user), root="removed")
 

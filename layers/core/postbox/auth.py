@@ -35,3 +35,36 @@ def caller_from_claims(claims: dict[str, Any] | None) -> Caller:
     if APP_SCOPE in scopes and claims.get("client_id") and not username:
         return Caller("app", str(claims["client_id"]))
     raise Unauthenticated("token has no postbox scope")
+
+
+# -- browser sessions (docs/dhis2.md#browser-sessions) -------------------------------------------------------------
+# A person signed in through the web holds their access token in an HttpOnly, Secure, SameSite=Lax cookie. Only the
+# routes behind the session authorizer (GET downloads) accept it; every other route wants the bearer header, so a
+# request another site makes the browser send carries no credential those routes take.
+
+SESSION_COOKIE = "postbox_session"
+
+
+def session_token(headers: dict[str, str] | None) -> tuple[str | None, bool]:
+    """The token a request offers, and whether it came from the session cookie: the bearer header wins."""
+    lowered = {k.lower(): v for k, v in (headers or {}).items()}
+    header = lowered.get("authorization", "")
+    if header.lower().startswith("bearer ") and header[7:].strip():
+        return header[7:].strip(), False
+    for pair in lowered.get("cookie", "").split(";"):
+        name, _, value = pair.strip().partition("=")
+        if name == SESSION_COOKIE and value:
+            return value, True
+    return None, False
+
+
+def session_claims_ok(claims: dict[str, Any], from_cookie: bool, session_clients: set[str]) -> bool:
+    """Claims of a verified access token that the session authorizer passes: the Postbox scopes, as the bearer
+    authorizer; from the cookie, only a person's token issued to the web inbox's client."""
+    try:
+        caller = caller_from_claims(claims)
+    except Unauthenticated:
+        return False
+    if not from_cookie:
+        return True
+    return not caller.is_app and str(claims.get("client_id", "")) in session_clients

@@ -41,6 +41,10 @@ class Settings(BaseModel):
     # authorizer checks tokens against it. COGNITO_JWKS_URL overrides where its keys are fetched from.
     COGNITO_ISSUER: str = ""
     COGNITO_JWKS_URL: str = ""
+    # The app clients whose tokens the session cookie may carry (the web inbox's; docs/dhis2.md#browser-sessions).
+    SESSION_CLIENT_IDS: tuple[str, ...] = ()
+    # ... or the name of an SSM parameter holding them, comma-separated (read by the session authorizer).
+    SESSION_CLIENT_IDS_PARAMETER: str = ""
     # IoT policies the authorizer returns are scoped to this account and region.
     AWS_REGION: str = "us-east-1"
     AWS_ACCOUNT_ID: str = ""
@@ -74,6 +78,11 @@ class Settings(BaseModel):
     # response, and for how long a key is remembered (a retry after that creates again).
     IDEMPOTENCY_TABLE_NAME: str = "postbox-idempotency"
     IDEMPOTENCY_EXPIRES_SECONDS: int = Field(default=86400, ge=60, le=7 * 86400)
+
+    @field_validator("SESSION_CLIENT_IDS", mode="before")
+    @classmethod
+    def _session_clients(cls, value: object) -> object:
+        return tuple(part.strip() for part in value.split(",") if part.strip()) if isinstance(value, str) else value
 
     @field_validator("MQTT_QOS", mode="before")
     @classmethod

@@ -114,3 +114,74 @@ def update_user(user_id: str, fields: dict[str, Any]) -> Item | None:
         return table.update_fields(user_key(user_id), fields, condition=Attr("PK").exists())
     except table.ConditionFailed:
         return None
+
+
+# -- name words: the DHIS2 name search (docs/dhis2.md#looking-people-up) ---------------------------------------------
+# Each user, group and org unit has one item per word of its name (a user: also of the username), in its own
+# partition, indexed on FeedByVerb by the word's first letter; an item carries what a search answers with, so a
+# search is one Query and never reads the entries themselves (nor their email, phone or authorities).
+
+WORD_MAX_CHARS = 64
+WORDS_PER_ENTRY_MAX = 32
+
+
+def words_of(*texts: str | None) -> list[str]:
+    """The distinct words of some texts, case-folded: runs of letters and digits (DHIS2's token rule)."""
+    import re
+
+    found: dict[str, None] = {}
+    for text in texts:
+        for word in re.findall(r"[^\W_]+", (text or "").casefold()):
+            found.setdefault(word[:WORD_MAX_CHARS], None)
+    return list(found)[:WORDS_PER_ENTRY_MAX]
+
+
+def word_items(kind: str, entry_id: str, words: list[str], fields: dict[str, Any]) -> list[Item]:
+    return [{**keys.word_key(kind, entry_id, word), **fields, "entry_id": entry_id,
+             "GSI2PK": keys.word_feed(kind, word), "GSI2SK": f"{word}#{entry_id}"} for word in words]
+
+
+def word_keys(kind: str, entry_id: str, words: list[str]) -> list[Key]:
+    return [keys.word_key(kind, entry_id, word) for word in words]
+
+
+def search_words(kind: str, prefix: str, *, limit: int) -> list[Item]:
+    """Word items of one kind whose word starts with `prefix` (case-folded), in word order, at most `limit`."""
+    from boto3.dynamodb.conditions import Key as K
+
+    condition = K("GSI2PK").eq(keys.word_feed(kind, prefix)) & K("GSI2SK").begins_with(prefix)
+    found: list[Item] = []
+    for items, _, _ in table.query_pages(condition, index=keys.FEED_BY_VERB_INDEX, limit=limit):
+        found += items
+        if len(found) >= limit:
+            break
+    return found[:limit]
+
+
+def first_entries(listed_as: str, *, limit: int) -> list[Item]:
+    """Up to `limit` entries of one kind in id order (a search without words)."""
+    from boto3.dynamodb.conditions import Key as K
+
+    found: list[Item] = []
+    for items, _, _ in table.query_pages(K("GSI1PK").eq(keys.directory_kind_feed(listed_as)),
+                                         index=keys.FEED_INDEX, limit=limit):
+        found += items
+        if len(found) >= limit:
+            break
+    return found[:limit]
+
+
+def member_count(container_kind: str, container_id: str) -> int:
+    from boto3.dynamodb.conditions import Key as K
+
+    pk = keys.directory_key(container_kind, container_id)["PK"]
+    return table.count(K("PK").eq(pk) & K("SK").begins_with("MEMBER#"), consistent=True)
+
+
+def names_of_kind(listed_as: str) -> list[Item]:
+    """Id, kind, display name and active flag of every entry of one listed kind (the recipient picker's search:
+    paged Queries of the kind's index partition that read no other field)."""
+    from boto3.dynamodb.conditions import Key as K
+
+    return table.query_all(K("GSI1PK").eq(keys.directory_kind_feed(listed_as)), index=keys.FEED_INDEX,
+                           projection=["id", "kind", "name", "username", "active"])

@@ -20,6 +20,7 @@ class NewEntry:
     text: str
     truncated: bool
     created_at: str
+    sender_name: str | None = None   # shown as "from_name": a message sender's display name
 
 
 def entry_item(entry: NewEntry) -> Item:
@@ -33,6 +34,7 @@ def entry_item(entry: NewEntry) -> Item:
         "GSI1PK": keys.inbox_feed(entry.user_id), "GSI1SK": sort,
         "GSI3PK": keys.unread_feed(entry.user_id), "GSI3SK": sort,
         "GSI4PK": keys.source_feed(entry.source_id), "GSI4SK": keys.user_pk(entry.user_id),
+        **({"from_name": entry.sender_name} if entry.sender_name else {}),
     }
 
 

@@ -13,6 +13,8 @@
 | memberships     | DIR#group#{g}, DIR#orgunit#{o}, DIR#authority#{a}: MEMBER#{uid};                   |
 |                 | DIR#project#{p}: XFORM#{xform id}                                                  |
 | lookups         | DIR#email#{email}, DIR#phone#{phone}, DIR#appclient#{client id}: DIR              |
+| name words      | DIR#{user|group|orgunit}#{id} | WORD#{word} | FeedByVerb: WORDS#{kind}#{first letter} /  |
+|                 |                         |                    |  {word}#{id}: word-prefix search of names      |
 | alert           | ALERT#{id}              | ALERT              | per-user copies are inbox entries (kind alert),  |
 |                 |                         |                    |  + FeedByVerb: ALERTS#{uid}, the Aalam list     |
 | alert receivers | ALERT#{id}              | RCPT#{nnnn}        | user ids in chunks (fan-out input; transient    |
@@ -116,6 +118,17 @@ def user_roles_feed(user_id: str) -> str:
 
 def member_key(kind: str, container_id: str, user_id: str) -> dict[str, str]:
     return {"PK": f"DIR#{kind}#{container_id}", "SK": f"MEMBER#{user_id}"}
+
+
+def word_key(kind: str, entry_id: str, word: str) -> dict[str, str]:
+    """One word of a user's, group's or org unit's name, indexed for the DHIS2 name search (docs/dhis2.md)."""
+    return {"PK": f"DIR#{kind}#{entry_id}", "SK": f"WORD#{word}"}
+
+
+def word_feed(kind: str, word: str) -> str:
+    """The FeedByVerb partition of the words of one kind that start with the word's first letter; its sort key
+    `{word}#{id}` makes a prefix search one Query."""
+    return f"WORDS#{kind}#{word[:1]}"
 
 
 def project_xform_key(project_id: str, xform_id: str) -> dict[str, str]:

@@ -1,9 +1,12 @@
 """The DHIS2 face's HTTP conventions: WebMessage errors, JSON or dxf2 XML by Accept, `fields` selection,
 Location headers that keep the API version, versioned paths, and XML request bodies (parsed safely)."""
 
+import base64
 import json
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlencode
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -17,6 +20,7 @@ from postbox.models.dhis2 import web_message
 from postbox.observability import logger
 from postbox.validation import describe_errors
 
+Handler = TypeVar("Handler", bound=Callable[..., Any])
 DXF_NAMESPACE = "http://dhis2.org/schema/dxf/2.0"
 VERSION = re.compile(r"\d{2}")
 SINGULAR = {"messages": "message", "userMessages": "userMessage", "attachments": "attachment",
@@ -83,6 +87,8 @@ def message_response(app: APIGatewayRestResolver, status: int, message: str | No
 
 # -- fields ------------------------------------------------------------------------------------------------
 
+FIELDS_DEPTH_MAX = 8
+
 
 def parse_fields(text: str) -> dict[str, Any]:
     """`id,name,messages[text,sender[id]]` → {"id": {}, "name": {}, "messages": {"text": {}, "sender": {"id": {}}}}."""
@@ -92,6 +98,8 @@ def parse_fields(text: str) -> dict[str, Any]:
     for index, char in enumerate(text):
         if char == "[":
             depth += 1
+            if depth > FIELDS_DEPTH_MAX:
+                raise BadRequest(f"Invalid fields: nested deeper than {FIELDS_DEPTH_MAX} levels")
         elif char == "]":
             depth -= 1
             if depth < 0:
@@ -128,12 +136,6 @@ def select(value: Any, selection: dict[str, Any]) -> Any:
 # -- locations and versions -----------------------------------------------------------------------------------
 
 
-def check_version(app: APIGatewayRestResolver) -> None:
-    version = (app.current_event.path_parameters or {}).get("version")
-    if version is not None and not VERSION.fullmatch(version):
-        raise NotFound(web_message(404, "Not found"))
-
-
 def collection_url(app: APIGatewayRestResolver) -> str:
     """The absolute URL of /api[/{version}]/messageConversations as the client called it."""
     url = request_url_base(app.current_event)
@@ -145,15 +147,76 @@ def collection_url(app: APIGatewayRestResolver) -> str:
 
 def page_url(app: APIGatewayRestResolver, base: str, page: int) -> str:
     """The pager's nextPage/prevPage: the request's own query (fields, filter, pageSize...) with another page."""
-    from urllib.parse import urlencode
-
     params = [(name, value) for name, values in (app.current_event.multi_value_query_string_parameters or {}).items()
               if name != "page" for value in values]
     return f"{base}?{urlencode([('page', page), *params])}"
 
 
+def resource_url(app: APIGatewayRestResolver) -> str:
+    """The absolute URL of the resource as the client called it, without a trailing slash."""
+    return request_url_base(app.current_event).rstrip("/")
+
+
+def context_path(app: APIGatewayRestResolver) -> str:
+    """DHIS2's contextPath: the absolute URL that `/api/...` hangs from (scheme://host[:port][/stage])."""
+    url = request_url_base(app.current_event)
+    return url[: url.index("/api/")] if "/api/" in url else url.rstrip("/")
+
+
 def location(app: APIGatewayRestResolver, conversation_id: str) -> str:
     return f"{collection_url(app)}/{conversation_id}"
+
+
+# -- routes -------------------------------------------------------------------------------------------------------
+
+
+def rules(path: str) -> list[tuple[str, bool]]:
+    """The paths one DHIS2 route answers on, each with whether the OpenAPI document lists it: `/api/...` and
+    DHIS2's versioned `/api/<version>/...` (e.g. /api/41/messageConversations; docs/dhis2.md)."""
+    if not path.startswith("/api/"):
+        raise ValueError(f"A DHIS2 route starts with /api/: {path}")
+    return [(path, True), ("/api/<version>/" + path.removeprefix("/api/"), False)]
+
+
+class Dhis2Routes:
+    """Declares each DHIS2 route once, on every path of `rules`: `@routes.get("/api/me/dashboard", summary=...)`
+    takes the options of Powertools' `app.get` and registers the same handler for each path."""
+
+    def __init__(self, app: APIGatewayRestResolver):
+        self.app = app
+
+    def route(self, path: str, method: str, **options: Any) -> Callable[[Handler], Handler]:
+        documented = options.pop("include_in_schema", True)
+
+        def register(handler: Handler) -> Handler:
+            for rule, in_schema in rules(path):
+                self.app.route(rule, method, include_in_schema=documented and in_schema, **options)(handler)
+            return handler
+
+        return register
+
+    def get(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route(path, "GET", **options)
+
+    def post(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route(path, "POST", **options)
+
+    def put(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route(path, "PUT", **options)
+
+    def patch(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route(path, "PATCH", **options)
+
+    def delete(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
+        return self.route(path, "DELETE", **options)
+
+
+def _known_version(app: APIGatewayRestResolver, next_middleware: Callable) -> Any:
+    """`/api/<version>/...` answers only for a two-digit version, as DHIS2 does; anything else is not found."""
+    version = (app.current_event.path_parameters or {}).get("version")
+    if version is not None and not VERSION.fullmatch(version):
+        raise NotFound(web_message(404, "Not found"))
+    return next_middleware(app)
 
 
 # -- resolver -----------------------------------------------------------------------------------------------------
@@ -165,7 +228,10 @@ def _validation_body(error: RequestValidationError, event: Any) -> dict[str, Any
 
 
 def dhis2_resolver() -> APIGatewayRestResolver:
-    app = make_resolver(_validation_body)
+    """The DHIS2 face's resolver: DHIS2's error bodies, a trailing slash accepted, and the API version of a
+    versioned path checked."""
+    app = make_resolver(_validation_body, trailing_slash=True)
+    app.use([_known_version])
 
     def error(status: int, body: dict[str, Any]) -> Response:
         return respond(app, status, body, root="webMessage" if "httpStatus" in body else "message")
@@ -228,8 +294,6 @@ def _local(tag: str) -> str:
 
 def accepts_xml_message(handler):
     """Lambda entry wrapper for create: a dxf2 XML `<message>` body becomes the JSON body the route validates."""
-    import base64
-
     def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         headers = event.get("headers") or {}
         content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "") or ""

@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from postbox.errors import BadRequest, Conflict, PostboxError
+from postbox.http.powertools import serialize
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -131,7 +132,7 @@ def _stored(app: Any, response: Response) -> dict[str, Any]:
     if isinstance(body, bytes):
         text, binary = base64.b64encode(body).decode(), True
     else:
-        text = body if isinstance(body, str) or body is None else app._serializer(body)
+        text = body if isinstance(body, str) or body is None else serialize(app, body)
         binary = False
     return {"status": response.status_code, "headers": dict(response.headers), "body": text or "", "base64": binary}
 

@@ -6,12 +6,16 @@ from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from postbox.auth import Caller, Unauthenticated, caller_from_claims
 from postbox.errors import NOT_FOUND, PayloadTooLarge, PostboxError
+from postbox.http.powertools import body_annotation, exception_handler, raised_by_request_parsing
 from postbox.observability import logger, metrics
 
 UNAUTHENTICATED = {"detail": "Authentication credentials were not provided."}
@@ -20,12 +24,6 @@ SERVER_ERROR = {"detail": "A server error occurred."}
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(status, "application/json", json.dumps(body, ensure_ascii=False), headers=headers)
-
-
-def _unsupported_content_type_error() -> type[Exception]:
-    from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType
-
-    return RequestUnsupportedContentType
 
 
 # docs/architecture.md#limits; file uploads (multipart) are bounded by API Gateway and Lambda.
@@ -89,16 +87,14 @@ def _refuse_unreadable_bodies(app: APIGatewayRestResolver, next_middleware: Call
 def _refuse_json_arrays_for_objects(app: APIGatewayRestResolver, next_middleware: Callable) -> Any:
     """Powertools unwraps a one-element list for a non-list body (meant for form fields, applied to JSON too),
     so `[{...}]` would pass as `{...}`. A JSON array where the route expects an object is refused here."""
-    route = app.context.get("_route")
-    params = getattr(getattr(route, "dependant", None), "body_params", None) or []
+    annotation = body_annotation(app)
     event = app.current_event
     content_type = (event.headers or {}).get("content-type", "") or ""
-    if params and (not content_type or content_type.startswith("application/json")) and \
-            (event.body or "").lstrip().startswith("["):
-        annotation = params[0].field_info.annotation
-        if getattr(annotation, "__origin__", annotation) not in (list, tuple, set):
-            raise RequestValidationError([{"type": "model_attributes_type", "loc": ("body",),
-                                           "msg": "Input should be an object", "input": []}])
+    json_body = not content_type or content_type.startswith("application/json")
+    if annotation is not None and json_body and (event.body or "").lstrip().startswith("[") and \
+            getattr(annotation, "__origin__", annotation) not in (list, tuple, set):
+        raise RequestValidationError([{"type": "model_attributes_type", "loc": ("body",),
+                                       "msg": "Input should be an object", "input": []}])
     return next_middleware(app)
 
 
@@ -126,16 +122,30 @@ def _one_caller_check(app: APIGatewayRestResolver, next_middleware: Callable) ->
         table.clear_gate()
 
 
-def make_resolver(validation_body: Callable[[RequestValidationError, Any], dict[str, Any]]) -> APIGatewayRestResolver:
-    """A REST resolver with validation; `validation_body(error, event)` renders validation errors for this face."""
+def _refuse_trailing_slashes(app: APIGatewayRestResolver, next_middleware: Callable) -> Any:
+    """API Gateway and Powertools both let `/x/` reach the route `/x`; only the DHIS2 face, whose server accepts
+    a trailing slash, answers it (docs/dhis2.md). The other faces' APIs have none: 404."""
+    path = app.current_event.path or ""
+    if len(path) > 1 and path.endswith("/"):
+        from postbox.errors import NotFound
+
+        raise NotFound(NOT_FOUND)
+    return next_middleware(app)
+
+
+def make_resolver(validation_body: Callable[[RequestValidationError, Any], dict[str, Any]], *,
+                  trailing_slash: bool = False) -> APIGatewayRestResolver:
+    """A REST resolver with validation; `validation_body(error, event)` renders validation errors for this face;
+    `trailing_slash` lets `/x/` reach the route `/x`."""
     app = APIGatewayRestResolver(enable_validation=True, response_validation_error_http_code=500)
-    app.use([_refuse_unreadable_bodies, _one_caller_check, _refuse_oversize_bodies, _refuse_json_arrays_for_objects])
+    app.use([_refuse_unreadable_bodies, *(() if trailing_slash else (_refuse_trailing_slashes,)), _one_caller_check,
+             _refuse_oversize_bodies, _refuse_json_arrays_for_objects])
 
     @app.exception_handler(RequestValidationError)
     def _invalid(error: RequestValidationError) -> Response:
         return json_response(400, validation_body(error, app.current_event))
 
-    @app.exception_handler(_unsupported_content_type_error())
+    @app.exception_handler(RequestUnsupportedContentType)
     def _unsupported(error: Exception) -> Response:
         content_type = app.current_event.headers.get("content-type", "")
         return json_response(400, {"detail": f'Unsupported media type "{content_type}" in request.'})
@@ -169,29 +179,24 @@ def make_resolver(validation_body: Callable[[RequestValidationError, Any], dict[
         """Powertools parses a multipart/form-data body before validating it and lets a ValueError through (no
         boundary in the Content-Type, a malformed part): that is the client's bad input, a 400 in the face's shape.
         Any other ValueError is a server error, answered as one."""
-        handlers = app.exception_handler_manager
-        if not _raised_by_request_parsing(error):
-            return handlers.lookup_exception_handler(Exception)(error)
+        if not raised_by_request_parsing(error):
+            return exception_handler(app, Exception)(error)
         problem = RequestValidationError([{"type": "multipart_invalid", "loc": ("body",), "input": {},
                                            "msg": f"Invalid multipart/form-data body: {error}"}])
-        return handlers.lookup_exception_handler(RequestValidationError)(problem)
+        return exception_handler(app, RequestValidationError)(problem)
 
     return app
-
-
-def _raised_by_request_parsing(error: BaseException) -> bool:
-    trace = error.__traceback__
-    while trace is not None:
-        if trace.tb_frame.f_code.co_filename.endswith("openapi_validation.py"):
-            return True
-        trace = trace.tb_next
-    return False
 
 
 def current_caller(app: APIGatewayRestResolver) -> Caller:
     """The caller from the authorizer's claims; nothing else in the request is trusted."""
     authorizer = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
-    return caller_from_claims(authorizer.get("claims"))
+    claims = authorizer.get("claims")
+    if claims is None and "token_use" in authorizer:
+        # A Lambda REQUEST authorizer (the session authorizer, docs/dhis2.md#browser-sessions) passes the token's
+        # claims as its flat context.
+        claims = authorizer
+    return caller_from_claims(claims)
 
 
 def api_entry(app: APIGatewayRestResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:

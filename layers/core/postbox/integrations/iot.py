@@ -1,8 +1,18 @@
-"""AWS IoT Core data plane: publish with boto3 `iot-data` (locally, the same calls reach the local endpoint)."""
+"""AWS IoT Core data plane: publish with boto3 `iot-data` (locally, the same calls reach the local endpoint).
+
+The stream publisher takes a `Publisher` (docs/testing.md): this module's `IotDataPublisher` in Lambda and in
+the local stack, a recording fake in the rule tests."""
 
 from functools import cache
+from typing import Protocol
 
 from postbox.settings import get_settings
+
+
+class Publisher(Protocol):
+    """Where MQTT messages go: one call per message, at the given QoS and retain flag."""
+
+    def publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> None: ...
 
 
 @cache
@@ -15,6 +25,14 @@ def client():
     return boto3.client("iot-data", endpoint_url=get_settings().IOT_DATA_ENDPOINT or None, config=config)
 
 
-def publish(topic: str, payload: bytes) -> None:
+class IotDataPublisher:
+    """IoT Core's Publish API; the boto3 client is built on the first publish, not at import."""
+
+    def publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> None:
+        client().publish(topic=topic, qos=qos, retain=retain, payload=payload)
+
+
+def publish(topic: str, payload: bytes, publisher: Publisher | None = None) -> None:
+    """One message at the configured QoS and retain flag (MQTT_QOS, MQTT_RETAIN)."""
     settings = get_settings()
-    client().publish(topic=topic, qos=settings.MQTT_QOS, retain=settings.MQTT_RETAIN, payload=payload)
+    (publisher or IotDataPublisher()).publish(topic, payload, settings.MQTT_QOS, settings.MQTT_RETAIN)

@@ -1,8 +1,21 @@
 """Amazon SQS: the stream functions' on-failure destination, read back by `postbox redrive`; the alert
-callback jobs (a FIFO queue); the email and SMS channel jobs (a standard queue)."""
+callback jobs (a FIFO queue); the email and SMS channel jobs (a standard queue).
+
+The stream publisher puts jobs through a `JobQueue` (docs/testing.md): `SqsJobQueue` in Lambda and in the local
+stack, a recording fake in the rule tests."""
 
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
+
+
+class JobQueue(Protocol):
+    """Where the publisher's jobs go: a standard queue (`send`, `send_batch`) or a FIFO queue (`send_fifo`)."""
+
+    def send(self, queue_url: str, body: str) -> None: ...
+
+    def send_batch(self, queue_url: str, bodies: list[str]) -> int: ...
+
+    def send_fifo(self, queue_url: str, body: str, *, group_id: str, deduplication_id: str) -> None: ...
 
 
 @cache
@@ -54,3 +67,16 @@ def send_batch(queue_url: str, bodies: list[str]) -> int:
             batch.append(body)
             size += length
     return calls
+
+
+class SqsJobQueue:
+    """Amazon SQS through this module's calls; the boto3 client is built on the first send."""
+
+    def send(self, queue_url: str, body: str) -> None:
+        send(queue_url, body)
+
+    def send_batch(self, queue_url: str, bodies: list[str]) -> int:
+        return send_batch(queue_url, bodies)
+
+    def send_fifo(self, queue_url: str, body: str, *, group_id: str, deduplication_id: str) -> None:
+        send_fifo(queue_url, body, group_id=group_id, deduplication_id=deduplication_id)

@@ -14,6 +14,7 @@ Conflict texts are DHIS2's where DHIS2 has one, so the DHIS2 face can use these 
 """
 
 import hashlib
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -117,10 +118,11 @@ def store_file_resource(caller: Caller, domain: str, files: "list[FilePart]") ->
     problem = filename_problem(name)
     if problem:
         raise Conflict(f"The file name {problem}.")
-    content_type = str(upload.content_type or "application/octet-stream").split(";")[0].strip().lower()
-    if content_type not in settings.ATTACHMENT_CONTENT_TYPES:
-        raise Conflict(f"Content type '{content_type}' is not allowed for message attachments; allowed types: "
-                       f"{', '.join(settings.ATTACHMENT_CONTENT_TYPES)}")
+    # DHIS2 takes files of any type (browsers send application/octet-stream for extensions they do not know);
+    # nothing uploaded is ever served to render in a browser (download_type).
+    content_type = str(upload.content_type or "").split(";")[0].strip().lower()
+    if not MEDIA_TYPE.fullmatch(content_type):
+        content_type = OCTET_STREAM
     size = len(upload.content)
     if size == 0:
         raise Conflict("Could not read file or file is empty.")
@@ -247,11 +249,26 @@ def content_disposition(filename: str) -> str:
     return value
 
 
+OCTET_STREAM = "application/octet-stream"
+MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
+# Types a browser runs or renders as a page, whatever the allowed-types setting says.
+ACTIVE_CONTENT = frozenset({"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml",
+                            "text/javascript", "application/javascript", "application/x-javascript",
+                            "text/xsl", "application/pdf+html"})
+
+
+def download_type(content_type: str) -> str:
+    """The type a download is served with: the declared one when it is an allowed attachment type
+    (ATTACHMENT_CONTENT_TYPES) and no active content, else application/octet-stream."""
+    allowed = content_type in get_settings().ATTACHMENT_CONTENT_TYPES and content_type not in ACTIVE_CONTENT
+    return content_type if allowed else OCTET_STREAM
+
+
 def presigned_download(item: Item) -> str:
     """A presigned GET (valid ATTACHMENT_DOWNLOAD_EXPIRES_SECONDS, at most 5 minutes) that downloads the file
-    under its name, with its declared type."""
+    under its name (always `Content-Disposition: attachment`), with its declared type when that is a safe one."""
     return s3.presigned_get(item["s3_key"], content_disposition=content_disposition(item["filename"]),
-                            content_type=item["content_type"],
+                            content_type=download_type(item["content_type"]),
                             expires_in=get_settings().ATTACHMENT_DOWNLOAD_EXPIRES_SECONDS)
 
 

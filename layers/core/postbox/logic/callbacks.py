@@ -135,7 +135,7 @@ def job_for(event: str, entry: Item) -> dict[str, str] | None:
             "action": action, "delivery_id": hashlib.sha256("|".join(parts).encode()).hexdigest()}
 
 
-def enqueue_for(change: Change, event: str) -> bool:
+def enqueue_for(change: Change, event: str, queue: queues.JobQueue) -> bool:
     """Called by the publisher for each published inbox event; True when a job was queued."""
     entry = change.new if change.event != "REMOVE" else change.old
     job = job_for(event, entry or {})
@@ -145,7 +145,7 @@ def enqueue_for(change: Change, event: str) -> bool:
     if not queue_url:
         logger.warning("CALLBACK_QUEUE_URL is not set: alert callback not queued", extra={"job": job})
         return False
-    queues.send_fifo(queue_url, json.dumps(job), group_id=job["delivery_id"], deduplication_id=job["delivery_id"])
+    queue.send_fifo(queue_url, json.dumps(job), group_id=job["delivery_id"], deduplication_id=job["delivery_id"])
     return True
 
 

@@ -77,7 +77,7 @@ def job_for_entry(change: Change) -> dict[str, str] | None:
             "revision": entry["created_at"]}
 
 
-def enqueue_for(change: Change) -> bool:
+def enqueue_for(change: Change, queue: queues.JobQueue) -> bool:
     """Called by the publisher for every inbox entry change; True when a job was queued."""
     job = job_for_entry(change)
     if job is None:
@@ -86,7 +86,7 @@ def enqueue_for(change: Change) -> bool:
     if not queue_url:
         logger.debug("CHANNEL_QUEUE_URL is not set: no email or SMS", extra={"job": job})
         return False
-    queues.send(queue_url, json.dumps(job))
+    queue.send(queue_url, json.dumps(job))
     return True
 
 
@@ -102,13 +102,13 @@ def jobs_for_transient(chunk: Item) -> list[dict[str, Any]]:
              "alert": alert} for user_id in chunk.get("users", [])]
 
 
-def enqueue_for_transient(chunk: Item) -> int:
+def enqueue_for_transient(chunk: Item, queue: queues.JobQueue) -> int:
     """Called by the publisher for a notify-only alert's receiver chunk; returns how many jobs were queued."""
     queue_url = get_settings().CHANNEL_QUEUE_URL
     jobs = jobs_for_transient(chunk)
     if not queue_url or not jobs:
         return 0
-    queues.send_batch(queue_url, [json.dumps(job, ensure_ascii=False) for job in jobs])
+    queue.send_batch(queue_url, [json.dumps(job, ensure_ascii=False) for job in jobs])
     return len(jobs)
 
 

@@ -290,8 +290,9 @@ def reply(caller: Caller, conversation_id: str, text: str, *, internal: bool, at
         read = row["read"] if uid == caller.id else False
         updated.append(store.participant_item(
             header, uid, read=read, follow_up=row.get("followUp", False), archived=row.get("archived", False),
-            visible=Visible(sender_name, text, now), search=row.get("search", "") + " " + _search_text(text,
-                                                                                                     sender_name),
+            # The replier's own row keeps naming the last sender who is not them (docs/web.md#readable-content).
+            visible=Visible(row.get("from") or sender_name if uid == caller.id else sender_name, text, now),
+            search=row.get("search", "") + " " + _search_text(text, sender_name),
             preview_chars=preview) | {"userName": row.get("userName", ""), **_read_at(row, read)})
     store.write(updated)
     return ctx.cid

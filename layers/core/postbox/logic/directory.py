@@ -67,12 +67,20 @@ def upsert(document: DirectoryDocument) -> DirectoryWriteSummary:
                                      document.settings.model_dump()))
     for group in document.groups:
         puts.append(store.entry_item(store.GROUP, group.id, store.GROUP, group.model_dump()))
+        old = stored.get(tuple(keys.directory_key(store.GROUP, group.id).values()))
+        _word_changes(store.GROUP, group.id, {"name": group.name}, old, puts, deletes)
     for unit in document.org_units:
         puts.append(store.entry_item(store.ORG_UNIT, unit.id, store.ORG_UNIT, unit.model_dump()))
+        old = stored.get(tuple(keys.directory_key(store.ORG_UNIT, unit.id).values()))
+        _word_changes(store.ORG_UNIT, unit.id, None, old, puts, deletes)  # rewritten below, with its user count
+    units_to_recount = {unit.id for unit in document.org_units}
     for user in document.users:
         old = stored.get((store.user_key(user.id)["PK"], keys.DIR_SK))
         puts.append(store.entry_item(store.USER, user.id, store.USER, user.model_dump()))
         _user_index_changes(user, old, puts, deletes)
+        _word_changes(store.USER, user.id, {"username": user.username, "name": user.name, "active": user.active},
+                      old, puts, deletes)
+        units_to_recount |= set(user.org_units) ^ set((old or {}).get("org_units", []))
     for app in document.apps:
         old = stored.get(tuple(keys.directory_key(store.APP, app.app_id).values()))
         puts.extend(_app_items(app, old))
@@ -91,6 +99,7 @@ def upsert(document: DirectoryDocument) -> DirectoryWriteSummary:
                 puts.append({**keys.project_xform_key(target.project, target.id)})
     _batch_write(puts, deletes)
 
+    _recount_org_units(units_to_recount)
     _recompute_roles(document, stored)
     return DirectoryWriteSummary(users=len(document.users), groups=len(document.groups),
                                  org_units=len(document.org_units), targets=len(document.targets),
@@ -100,15 +109,19 @@ def upsert(document: DirectoryDocument) -> DirectoryWriteSummary:
 def delete(deletion: DirectoryDeletion) -> DirectoryWriteSummary:
     """Remove entries and everything derived from them; references to them are removed too."""
     deletes: list[Key] = []
+    units_to_recount: set[str] = set()
     for user_id in deletion.users:
         old = store.get_user(user_id)
         if old:
             deletes.append(store.user_key(user_id))
             _user_index_changes(None, old, [], deletes)
+            _word_changes(store.USER, user_id, None, old, [], deletes)
+            units_to_recount |= set(old.get("org_units", []))
     containers = ((store.GROUP, deletion.groups, "groups"), (store.ORG_UNIT, deletion.org_units, "org_units"))
     for kind, ids, field in containers:
         for container_id in ids:
             deletes.append(keys.directory_key(kind, container_id))
+            _word_changes(kind, container_id, None, table.get(keys.directory_key(kind, container_id)), [], deletes)
             for member in store.member_ids(kind, container_id):
                 deletes.append(keys.member_key(kind, container_id, member))
                 if member not in deletion.users:
@@ -130,6 +143,7 @@ def delete(deletion: DirectoryDeletion) -> DirectoryWriteSummary:
         if old:
             deletes += [keys.directory_key(store.APP, old["app_id"]), store.app_client_key(old["client_id"])]
     _batch_write((), deletes)
+    _recount_org_units(units_to_recount - set(deletion.org_units))
     for project_id in projects_to_recompute:
         for xform_id in store.project_xform_ids(project_id):
             table.delete(keys.project_xform_key(project_id, xform_id))
@@ -225,6 +239,8 @@ def _read_existing(document: DirectoryDocument) -> dict[tuple[str, str], Item]:
     wanted += [keys.directory_key(store.GROUP, g) for u in document.users for g in u.groups]
     wanted += [keys.directory_key(store.ORG_UNIT, o) for u in document.users for o in u.org_units]
     wanted += [keys.directory_key(store.ORG_UNIT, o.parent) for o in document.org_units if o.parent]
+    wanted += [keys.directory_key(store.GROUP, g.id) for g in document.groups]
+    wanted += [keys.directory_key(store.ORG_UNIT, o.id) for o in document.org_units]
     wanted += [store.target_key(t.type, t.id) for t in document.targets]
     wanted += [store.target_key("project", t.project) for t in document.targets if t.project]
     wanted += [store.user_key(uid) for t in document.targets for uid in t.acl]
@@ -290,6 +306,32 @@ def _user_index_changes(user: DirectoryUser | None, old: Item | None, puts: list
             deletes.append(keys.directory_key(kind, before))
         if now:
             puts.append({**keys.directory_key(kind, now), "user_id": user.id})
+
+
+def _word_changes(kind: str, entry_id: str, fields: dict[str, Any] | None, old: Item | None, puts: list[Item],
+                  deletes: list[Key]) -> None:
+    """The name-word items of an entry (docs/dhis2.md#looking-people-up) follow its name: every word of the new
+    name is (re)written with `fields`, words only the old name had are removed. `fields` None: none are written."""
+    new_words = store.words_of(fields.get("name"), fields.get("username")) if fields is not None else []
+    old_words = store.words_of(old.get("name"), old.get("username")) if old else []
+    if fields is not None:
+        puts += store.word_items(kind, entry_id, new_words, fields)
+    deletes += store.word_keys(kind, entry_id, [word for word in old_words if word not in new_words])
+
+
+def _recount_org_units(unit_ids: Iterable[str]) -> None:
+    """An org unit's entry and word items carry how many users are assigned to it (DHIS2's `users:gte:1` filter),
+    counted when the directory is written, never on a request."""
+    unit_ids = sorted(unit_ids)
+    if not unit_ids:
+        return
+    units = table.batch_get([keys.directory_key(store.ORG_UNIT, u) for u in unit_ids], consistent=True)
+    puts: list[Item] = []
+    for unit in units.values():
+        fields = {"name": unit["name"], "users": store.member_count(store.ORG_UNIT, unit["id"])}
+        puts.append({**unit, "users": fields["users"]})
+        puts += store.word_items(store.ORG_UNIT, unit["id"], store.words_of(unit["name"]), fields)
+    _batch_write(puts, ())
 
 
 def _app_items(app: DirectoryApp, old: Item | None) -> list[Item]:

@@ -43,10 +43,34 @@ def fan_out(change: Change) -> None:
 
 def message_recipients(message: Item) -> list[str]:
     """Active users with view on the target, except the sender."""
-    candidates = [uid for uid in target_viewers(message["target_type"], message["target_id"])
-                  if not (message["sender_kind"] == "user" and uid == message["sender_id"])]
-    users = directory.get_users(candidates)
+    return _recipients_and_sender(message)[0]
+
+
+def _recipients_and_sender(message: Item) -> tuple[list[str], Item | None]:
+    """The recipients, and the sending user's directory entry (read in the same BatchGetItem)."""
+    by_user = message["sender_kind"] == "user"
+    candidates = candidates_of(message, target_viewers(message["target_type"], message["target_id"]))
+    users = directory.get_users(candidates + ([message["sender_id"]] if by_user else []))
+    return recipients_among(candidates, users), users.get(message["sender_id"]) if by_user else None
+
+
+def candidates_of(message: Item, viewers: list[str]) -> list[str]:
+    """The target's viewers but the sender (an app sends as itself: every viewer is a candidate)."""
+    return [uid for uid in viewers if not (message["sender_kind"] == "user" and uid == message["sender_id"])]
+
+
+def recipients_among(candidates: list[str], users: dict[str, Item]) -> list[str]:
+    """The candidates in the directory and active, in order."""
     return [uid for uid in candidates if uid in users and users[uid].get("active", True)]
+
+
+def entries_for(message: Item, recipients: list[str], sender_name: str | None = None) -> list[Item]:
+    """One unread inbox entry per recipient, showing the message's preview and the sender's display name."""
+    text, truncated = preview(message["message"])
+    return [inbox.entry_item(NewEntry(user_id=uid, kind="message", source_id=message["id"], sender=message["user"],
+                                      text=text, truncated=truncated, created_at=message["timestamp"],
+                                      sender_name=sender_name))
+            for uid in recipients]
 
 
 def preview(text: str) -> tuple[str, bool]:
@@ -56,12 +80,8 @@ def preview(text: str) -> tuple[str, bool]:
 
 def deliver_message(message: Item) -> int:
     """Write the missing inbox entries; returns how many were written."""
-    text, truncated = preview(message["message"])
-    entries = [inbox.entry_item(NewEntry(user_id=uid, kind="message", source_id=message["id"],
-                                         sender=message["user"], text=text, truncated=truncated,
-                                         created_at=message["timestamp"]))
-               for uid in message_recipients(message)]
-    return write_missing(entries)
+    recipients, sender = _recipients_and_sender(message)
+    return write_missing(entries_for(message, recipients, (sender or {}).get("name") or None))
 
 
 def delete_entries(message: Item) -> int:

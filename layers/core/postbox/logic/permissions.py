@@ -179,6 +179,16 @@ def require_active_user(caller: Caller) -> Actor:
     return actor
 
 
+def require_known_caller(caller: Caller) -> Actor:
+    """Looking people up (docs/dhis2.md#looking-people-up): an active directory user or a known application."""
+    from postbox.errors import NO_PERMISSION, Forbidden
+
+    actor = load_actor(caller)
+    if not actor.known:
+        raise Forbidden(NO_PERMISSION)
+    return actor
+
+
 def load_target_access(caller: Caller, target_type: str, target_id: str) -> TargetAccess:
     """One BatchGetItem: the caller's entry, the target, and the caller's effective role on it."""
     wanted = [caller_key(caller)]
@@ -196,6 +206,26 @@ def load_target_access(caller: Caller, target_type: str, target_id: str) -> Targ
     target = pick(store.target_key(target_type, target_id)) if valid_id else None
     role_item = pick(keys.role_key(target_type, target_id, caller.id)) if valid_id and target_type != "user" else None
     return TargetAccess(actor, target_type, target_id, target, role_item["role"] if role_item else None)
+
+
+def writable_targets(actor: Actor) -> list[Item]:
+    """The non-user targets an active user may write a message to (Ona's change on the target, as `can_post`):
+    every target for a superuser, else those where the user's effective role is a change role (the user's role
+    rows, then one BatchGetItem of the roles and the targets)."""
+    if not actor.is_user:
+        return []
+    if actor.superuser:
+        return store.names_of_kind("target")
+    held = store.viewable_targets(actor.caller.id)
+    found = store.get_many([key for t_type, t_id in held
+                            for key in (keys.role_key(t_type, t_id, actor.caller.id), store.target_key(t_type, t_id))])
+    writable = []
+    for t_type, t_id in held:
+        role = found.get(tuple(keys.role_key(t_type, t_id, actor.caller.id).values()))
+        target = found.get(tuple(store.target_key(t_type, t_id).values()))
+        if role and target and role.get("role") in CHANGE_ROLES:
+            writable.append(target)
+    return writable
 
 
 def target_viewers(target_type: str, target_id: str) -> list[str]:

@@ -2,48 +2,67 @@
 
 Target messages go to their target topic; every inbox entry change goes to its user's inbox topic with
 the user's unread count. Delivery is at-least-once; payloads carry the source id for de-duplication.
+
+The publisher acts through `Outlets` (MQTT, the job queues, the unread count it reads): IoT Core, SQS and the
+table in Lambda and in the local stack, recording fakes in the rule tests (docs/testing.md).
 """
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from postbox.dal import alerts as alert_store
 from postbox.dal.table import Item
 from postbox.integrations import iot
+from postbox.integrations.queues import JobQueue, SqsJobQueue
+from postbox.logic import inbox
 from postbox.logic.changes import Change
-from postbox.logic.inbox import render_entry, unread_count
+from postbox.logic.inbox import render_entry
 from postbox.settings import get_settings
 from postbox.topics import encode_payload, inbox_topic, target_topic
 
 
-def publish_change(change: Change) -> str | None:
+@dataclass(frozen=True)
+class Outlets:
+    """Where the publisher's effects go, and the one read it makes; the defaults are the AWS services (their
+    clients built on first use)."""
+
+    mqtt: iot.Publisher = field(default_factory=iot.IotDataPublisher)
+    queue: JobQueue = field(default_factory=SqsJobQueue)
+    unread_count: Callable[[str], int] = inbox.unread_count
+
+
+def publish_change(change: Change, outlets: Outlets | None = None) -> str | None:
     """Publish what the change means to subscribers; returns the topic used (None if nothing to say)."""
+    outlets = outlets or Outlets()
     kind = change.item_type()
     if kind == "message" and change.event == "INSERT" and change.new:
         topic, payload = target_topic(change.new["target_type"], change.new["target_id"]), message_payload(change.new)
-        iot.publish(topic, payload)
+        iot.publish(topic, payload, outlets.mqtt)
         return topic
     if kind == "inbox":
         from postbox.logic import channels
 
-        channels.enqueue_for(change)  # email and SMS: a new (or newly bumped) unread entry, through a queue
+        channels.enqueue_for(change, outlets.queue)  # email and SMS: a new (or newly bumped) unread entry
         event = inbox_event(change)
         if event is None:
             return None
         entry = change.new if change.event != "REMOVE" else change.old
+        assert entry is not None  # an inbox change has the image its event names
         topic = inbox_topic(entry["user_id"])
-        body = {"event": event, "entry": render_entry(entry), "unread": unread_count(entry["user_id"])}
-        iot.publish(topic, encode_payload(body, ("entry", "text")))
+        body = {"event": event, "entry": render_entry(entry), "unread": outlets.unread_count(entry["user_id"])}
+        iot.publish(topic, encode_payload(body, ("entry", "text")), outlets.mqtt)
         if entry.get("kind") == alert_store.ENTRY_KIND:
             from postbox.logic.callbacks import enqueue_for
 
-            enqueue_for(change, event)  # Aalam: a read or a delete calls the alert's backend_url, through a queue
+            enqueue_for(change, event, outlets.queue)  # Aalam: a read or a delete calls the alert's backend_url
         return topic
     if kind == alert_store.RECEIVERS_TYPE and change.event == "INSERT" and change.new and change.new.get("transient"):
         from postbox.logic import channels
         from postbox.logic.alerts import publish_transient
 
-        channels.enqueue_for_transient(change.new)  # email and SMS jobs carry the alert: the chunk goes next
+        channels.enqueue_for_transient(change.new, outlets.queue)  # email and SMS jobs carry the alert
         return publish_transient(change.new)  # Aalam persist=false: MQTT only, then the item is deleted
     return None
 

@@ -55,6 +55,7 @@ class WebMessage(BaseModel):
     httpStatus: str
     httpStatusCode: int
     status: Literal["OK", "WARNING", "ERROR"]
+    errorCode: str | None = None
     message: str | None = None
     response: dict[str, Any] | None = None
 
@@ -64,9 +65,13 @@ HTTP_REASONS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 4
                 500: "Internal Server Error"}
 
 
-def web_message(status: int, message: str | None, *, response: dict[str, Any] | None = None) -> dict[str, Any]:
+def web_message(status: int, message: str | None, *, response: dict[str, Any] | None = None,
+                error_code: str | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"httpStatus": HTTP_REASONS.get(status, str(status)), "httpStatusCode": status,
-                            "status": "OK" if status < 400 else "ERROR", "message": message}
+                            "status": "OK" if status < 400 else "ERROR"}
+    if error_code:
+        body["errorCode"] = error_code
+    body["message"] = message
     if response is not None:
         body["response"] = response
     return body

@@ -18,6 +18,9 @@ class InboxItemOut(BaseModel):
     kind: InboxKind
     source_id: str
     from_: str = Field(alias="from")
+    from_name: str | None = Field(default=None, description="The sender's display name, when it differs from `from` "
+                                                            "(a message's sender id)")
+    subject: str | None = Field(default=None, description="A conversation's subject")
     text: str
     truncated: bool = False
     created_at: str
