@@ -92,3 +92,9 @@ def test_the_api_logs_access_and_has_one_throttled_traced_stage(translated):
 def test_no_secret_is_resolved_into_an_environment():
     text = (ROOT / "template.yaml").read_text()
     assert "resolve:secretsmanager" not in text
+
+
+def test_the_iot_authorizer_has_reserved_concurrency(translated):
+    props = translated["Resources"]["IotAuthorizerFunction"]["Properties"]
+    assert props["ReservedConcurrentExecutions"] == {"Ref": "IotAuthorizerConcurrency"}
+    assert translated["Parameters"]["IotAuthorizerConcurrency"]["Default"] == 20
