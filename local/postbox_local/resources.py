@@ -1,9 +1,11 @@
 """Creates the template's table, bucket and queue in moto server."""
 
 import json
+from email.utils import parseaddr
 
 import boto3
 
+from postbox.settings import ChannelSettings
 from postbox_local import template
 from postbox_local.state import (
     BUCKET_NAME,
@@ -42,11 +44,7 @@ def create_all() -> dict[str, str]:
 def create_email_identity() -> None:
     """The SES identity of EMAIL_SENDER (the template's EmailSenderIdentity): moto, like SES, sends only from a
     verified identity, and an identity created in moto is verified at once."""
-    from email.utils import parseaddr
-
-    from postbox.settings import get_settings
-
-    address = parseaddr(get_settings().EMAIL_SENDER)[1]
+    address = parseaddr(ChannelSettings.get().EMAIL_SENDER)[1]
     if address:
         boto3.client("sesv2").create_email_identity(EmailIdentity=address)
 

@@ -25,7 +25,7 @@ OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 def keys(monkeypatch):
     """The signing key, and its JWKS served over HTTP on loopback (PyJWKClient fetches it like Cognito's)."""
     from postbox.integrations import cognito
-    from postbox.settings import get_settings
+    from postbox.settings import reset as reset_settings
 
     private = SIGNING_KEY
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
@@ -46,11 +46,12 @@ def keys(monkeypatch):
     monkeypatch.setenv("COGNITO_ISSUER", ISSUER)
     monkeypatch.setenv("COGNITO_JWKS_URL", f"http://127.0.0.1:{server.server_port}/.well-known/jwks.json")
     monkeypatch.setenv("AWS_ACCOUNT_ID", "123456789012")
-    get_settings.cache_clear()
+    monkeypatch.setenv("AWS_REGION", "us-east-1")  # Lambda sets it
+    reset_settings()
     cognito._jwks_client.cache_clear()
     yield private
     server.shutdown()
-    get_settings.cache_clear()
+    reset_settings()
     cognito._jwks_client.cache_clear()
 
 

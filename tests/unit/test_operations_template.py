@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from postbox_local import iam
+from postbox_local import iam_roles
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.skipif(not iam.translator_python().exists(),
+pytestmark = pytest.mark.skipif(not iam_roles.translator_python().exists(),
                                 reason="aws-sam-translator comes with the SAM CLI (make sam-validate installs it)")
 
 
 @pytest.fixture(scope="module")
 def translated() -> dict:
-    return iam.translate((ROOT / "template.yaml").read_text())
+    return iam_roles.translate((ROOT / "template.yaml").read_text())
 
 
 def of_type(translated: dict, kind: str) -> dict[str, dict]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from postbox_local import iam
+from postbox_local import iam_roles
 
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = Path(__file__).with_name("static_baseline.txt")
@@ -44,7 +44,7 @@ def cfn_lint_findings() -> set[tuple[str, str, str]]:
 
 def checkov_findings(tmp_path: Path) -> set[tuple[str, str, str]]:
     translated = tmp_path / "translated.json"
-    translated.write_text(json.dumps(iam.translate((ROOT / "template.yaml").read_text())))
+    translated.write_text(json.dumps(iam_roles.translate((ROOT / "template.yaml").read_text())))
     done = subprocess.run([str(CHECKOV), "--quiet", "--compact", "--skip-download", "--framework", "cloudformation",
                            "-o", "json", "-f", str(translated)], capture_output=True, text=True, check=False,
                           env={**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"})
@@ -59,7 +59,7 @@ def checkov_findings(tmp_path: Path) -> set[tuple[str, str, str]]:
 
 @pytest.fixture(scope="module")
 def findings(tmp_path_factory) -> set[tuple[str, str, str]]:
-    if not CFN_LINT.exists() or not CHECKOV.exists() or not iam.translator_python().exists():
+    if not CFN_LINT.exists() or not CHECKOV.exists() or not iam_roles.translator_python().exists():
         pytest.skip("cfn-lint and checkov live in .tools (make test installs them)")
     return cfn_lint_findings() | checkov_findings(tmp_path_factory.mktemp("static"))
 

@@ -19,6 +19,9 @@ from postbox.logic.attachments import (
     store_file_resource,
 )
 from postbox.models.dhis2 import web_message
+from postbox.settings import AttachmentSettings, BucketSettings, CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, BucketSettings, CursorSettings, LimitsSettings, AttachmentSettings)
 
 app = dhis2_resolver()
 routes = Dhis2Routes(app)

@@ -84,34 +84,28 @@ def get_headers(conversation_ids: list[str]) -> dict[str, Item]:
 
 
 def participants(conversation_id: str) -> list[Item]:
-    from boto3.dynamodb.conditions import Key as K
-
-    return table.query_all(K("PK").eq(keys.conversation_pk(conversation_id)) & K("SK").begins_with("PART#"),
+    return table.query_all(table.key_attr("PK").eq(keys.conversation_pk(conversation_id)) &
+                           table.key_attr("SK").begins_with("PART#"),
                            consistent=True)
 
 
 def messages(conversation_id: str) -> list[Item]:
     """Oldest first."""
-    from boto3.dynamodb.conditions import Key as K
-
-    return table.query_all(K("PK").eq(keys.conversation_pk(conversation_id)) & K("SK").begins_with("MSG#"),
+    return table.query_all(table.key_attr("PK").eq(keys.conversation_pk(conversation_id)) &
+                           table.key_attr("SK").begins_with("MSG#"),
                            consistent=True)
 
 
 def message(conversation_id: str, message_id: str) -> Item | None:
     """One message of the conversation by id (one Query over its messages)."""
-    from boto3.dynamodb.conditions import Attr
-    from boto3.dynamodb.conditions import Key as K
-
-    found = table.query_all(K("PK").eq(keys.conversation_pk(conversation_id)) & K("SK").begins_with("MSG#"),
-                            filter=Attr("id").eq(message_id), consistent=True)
+    found = table.query_all(table.key_attr("PK").eq(keys.conversation_pk(conversation_id)) &
+                            table.key_attr("SK").begins_with("MSG#"),
+                            filter=table.attr("id").eq(message_id), consistent=True)
     return found[0] if found else None
 
 
 def everything(conversation_id: str) -> list[Item]:
-    from boto3.dynamodb.conditions import Key as K
-
-    return table.query_all(K("PK").eq(keys.conversation_pk(conversation_id)), consistent=True)
+    return table.query_all(table.key_attr("PK").eq(keys.conversation_pk(conversation_id)), consistent=True)
 
 
 def write(items: list[Item]) -> int:
@@ -128,14 +122,12 @@ def put_message(conversation_id: str, message: dict[str, Any]) -> None:
 
 def record_reply(conversation_id: str, *, sender: str | None, sender_name: str, at: str, counted: bool) -> Item:
     """The header after a reply: last sender and time, and the message count (internal notes do not count)."""
-    from boto3.dynamodb.conditions import Attr
-
     return table.update(
         header_key(conversation_id),
         "SET lastSender = :sender, lastSenderName = :name, lastMessage = :at, lastUpdated = :at "
         "ADD messageCount :n",
         values={":sender": sender, ":name": sender_name, ":at": at, ":n": 1 if counted else 0},
-        condition=Attr("PK").exists(),
+        condition=table.attr("PK").exists(),
     )
 
 
@@ -150,25 +142,21 @@ def _set_or_remove(fields: dict[str, Any]) -> tuple[str, dict[str, str], dict[st
 
 def set_fields(conversation_id: str, fields: dict[str, Any], at: str) -> Item:
     """Update header fields (status, priority, assignee...); the caller copies them onto participant rows."""
-    from boto3.dynamodb.conditions import Attr
-
     sets, names, values, removes = _set_or_remove(fields)
     expression = f"SET {sets + ', ' if sets else ''}lastUpdated = :at" + (f" REMOVE {removes}" if removes else "")
     return table.update(header_key(conversation_id), expression, names=names, values={**values, ":at": at},
-                        condition=Attr("PK").exists())
+                        condition=table.attr("PK").exists())
 
 
 def copy_fields(conversation_id: str, user_id: str, fields: dict[str, Any]) -> bool:
     """Copy header fields onto a participant row with one conditional UpdateItem (other attributes, e.g. a
     read flag changed meanwhile, stay as they are); False if the user is no participant (any more)."""
-    from boto3.dynamodb.conditions import Attr
-
     sets, names, values, removes = _set_or_remove(fields)
     expression = " ".join(part for part in (f"SET {sets}" if sets else "", f"REMOVE {removes}" if removes else "")
                           if part)
     try:
         table.update(participant_key(conversation_id, user_id), expression, names=names, values=values or None,
-                     condition=Attr("PK").exists())
+                     condition=table.attr("PK").exists())
     except table.ConditionFailed:
         return False
     return True
@@ -185,7 +173,6 @@ def user_feed(user_id: str, *, where: tuple = (), newest_first: bool = True) -> 
 def messages_at(conversation_id: str, created: str) -> list[Item]:
     """The conversation's messages created at this instant (one Query on the sort key's prefix): the message a
     participant row shows, from the row's `created_at`."""
-    from boto3.dynamodb.conditions import Key as K
-
-    return table.query_all(K("PK").eq(keys.conversation_pk(conversation_id)) & K("SK").begins_with(f"MSG#{created}#"),
+    return table.query_all(table.key_attr("PK").eq(keys.conversation_pk(conversation_id)) &
+                           table.key_attr("SK").begins_with(f"MSG#{created}#"),
                            consistent=True)

@@ -47,9 +47,7 @@ def write_entries(items: list[Item]) -> int:
 
 
 def source_entry_keys(source_id: str) -> list[Key]:
-    from boto3.dynamodb.conditions import Key as K
-
-    rows = table.query_all(K("GSI4PK").eq(keys.source_feed(source_id)), index=keys.BY_SOURCE_INDEX)
+    rows = table.query_all(table.key_attr("GSI4PK").eq(keys.source_feed(source_id)), index=keys.BY_SOURCE_INDEX)
     return [table.key_of(row) for row in rows]
 
 
@@ -59,9 +57,7 @@ def delete_entries(entry_keys: list[Key]) -> int:
 
 def delete_entry(user_id: str, source_id: str, *, kind: str | None = None) -> bool:
     """Delete the user's entry (only if it is of `kind`, when given); False when there is none."""
-    from boto3.dynamodb.conditions import Attr
-
-    condition = Attr("PK").exists() if kind is None else Attr("kind").eq(kind)
+    condition = table.attr("PK").exists() if kind is None else table.attr("kind").eq(kind)
     try:
         table.delete(keys.inbox_key(user_id, source_id), condition=condition)
     except Exception as error:
@@ -96,18 +92,16 @@ class Transition:
 def transition(user_id: str, source_id: str, change: str, now: str, *, kind: str | None = None) -> Transition:
     """Apply a state change with conditional updates (one request, two when the first variant misses).
     With `kind`, an entry of another kind counts as absent."""
-    from boto3.dynamodb.conditions import Attr
-
     values = {":true": True, ":false": False, ":now": now, ":unread": keys.unread_feed(user_id),
               ":archive": keys.inbox_feed(user_id, archived=True), ":inbox": keys.inbox_feed(user_id)}
     names = {"#read": "read", "#sort": "sort"}
     for required, expression in _TRANSITIONS[change]:
         condition = None
         for flag, value in required.items():
-            clause = Attr(flag).eq(value)
+            clause = table.attr(flag).eq(value)
             condition = clause if condition is None else condition & clause
         if kind is not None:
-            condition = condition & Attr("kind").eq(kind)
+            condition = condition & table.attr("kind").eq(kind)
         used_values = {k: v for k, v in values.items() if k in expression}
         used_names = {k: v for k, v in names.items() if k in expression}
         try:
@@ -133,7 +127,5 @@ def get_entries(entry_keys: list[Key]) -> dict[tuple[str, str], Item]:
 
 
 def unread_source_ids(user_id: str) -> list[str]:
-    from boto3.dynamodb.conditions import Key as K
-
-    rows = table.query_all(K("GSI3PK").eq(keys.unread_feed(user_id)), index=keys.UNREAD_INDEX)
+    rows = table.query_all(table.key_attr("GSI3PK").eq(keys.unread_feed(user_id)), index=keys.UNREAD_INDEX)
     return [keys.source_of(row) for row in rows]

@@ -41,16 +41,12 @@ def message_item(message: NewMessage) -> Item:
 
 
 def put_new(item: Item) -> None:
-    from boto3.dynamodb.conditions import Attr
-
-    table.put(item, condition=Attr("PK").not_exists())
+    table.put(item, condition=table.attr("PK").not_exists())
 
 
 def put_new_action(item: Item) -> dict:
     """put_new as a TransactWriteItems action (a message written together with its attachments' links)."""
-    from boto3.dynamodb.conditions import Attr
-
-    return table.put_action(item, condition=Attr("PK").not_exists())
+    return table.put_action(item, condition=table.attr("PK").not_exists())
 
 
 def get(message_id: str) -> Item | None:
@@ -59,10 +55,8 @@ def get(message_id: str) -> Item | None:
 
 def delete_existing(message_id: str) -> bool:
     """Delete if present; False when it was already gone (a concurrent delete)."""
-    from boto3.dynamodb.conditions import Attr
-
     try:
-        table.delete(keys.message_key(message_id), condition=Attr("PK").exists())
+        table.delete(keys.message_key(message_id), condition=table.attr("PK").exists())
     except Exception as error:
         if table.is_conditional_failure(error):
             return False

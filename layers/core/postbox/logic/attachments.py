@@ -34,7 +34,7 @@ from postbox.models.attachments import (
     UploadFormOut,
     filename_problem,
 )
-from postbox.settings import get_settings
+from postbox.settings import AttachmentSettings
 from postbox.timefmt import iso, utcnow
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ def _size_text(n: int) -> str:
 
 
 def _expires_at(now_epoch: int) -> int:
-    return now_epoch + get_settings().ATTACHMENT_PENDING_SECONDS
+    return now_epoch + AttachmentSettings.get().ATTACHMENT_PENDING_SECONDS
 
 
 # -- upload ------------------------------------------------------------------------------------------------------
@@ -78,7 +78,7 @@ def _expires_at(now_epoch: int) -> int:
 def create_upload(caller: Caller, request: CreateAttachmentIn) -> AttachmentUploadOut:
     """POST /api/v1/attachments: a pending attachment and its presigned POST. One PutItem, no reads (presigning
     is local computation). Anyone authenticated may upload; only an active caller can link (message create)."""
-    settings = get_settings()
+    settings = AttachmentSettings.get()
     if request.content_type not in settings.ATTACHMENT_CONTENT_TYPES:
         raise BadRequest(f"content_type: '{request.content_type}' is not allowed; allowed types: "
                          f"{', '.join(settings.ATTACHMENT_CONTENT_TYPES)}")
@@ -112,7 +112,7 @@ def store_file_resource(caller: Caller, domain: str, files: "list[FilePart]") ->
         raise Conflict(f"Domain {domain} is not supported: Postbox stores message attachments only "
                        f"(domain={MESSAGE_ATTACHMENT}).")
     upload = files[0]
-    settings = get_settings()
+    settings = AttachmentSettings.get()
     # DHIS2 keeps the base name of what the client sent (FilenameUtils.getName), "untitled" when there is none.
     name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1] or "untitled"
     problem = filename_problem(name)
@@ -156,7 +156,7 @@ def linkable(caller: Caller, attachment_ids: list[str]) -> list[Item]:
     oracle). An object that breaks its declaration (moto does not enforce the POST policy; S3 does, but this
     does not rely on it) is deleted before the 409. Changes nothing else."""
     ids = list(dict.fromkeys(attachment_ids))
-    limit = get_settings().ATTACHMENTS_PER_MESSAGE_MAX
+    limit = AttachmentSettings.get().ATTACHMENTS_PER_MESSAGE_MAX
     if len(ids) > limit:
         raise BadRequest(TOO_MANY.format(max=limit))
     found = store.get_many([a for a in ids if is_uid(a)]) if ids else {}
@@ -178,7 +178,7 @@ def _check_object(item: Item) -> None:
     stored = s3.head(item["s3_key"])
     if stored is None:
         raise Conflict(NOT_UPLOADED.format(id=item["id"]))
-    limit = get_settings().ATTACHMENT_MAX_BYTES
+    limit = AttachmentSettings.get().ATTACHMENT_MAX_BYTES
     stored_type = stored.content_type.strip().lower()
     if stored.size > limit:
         s3.delete(item["s3_key"])
@@ -260,7 +260,7 @@ ACTIVE_CONTENT = frozenset({"text/html", "application/xhtml+xml", "image/svg+xml
 def download_type(content_type: str) -> str:
     """The type a download is served with: the declared one when it is an allowed attachment type
     (ATTACHMENT_CONTENT_TYPES) and no active content, else application/octet-stream."""
-    allowed = content_type in get_settings().ATTACHMENT_CONTENT_TYPES and content_type not in ACTIVE_CONTENT
+    allowed = content_type in AttachmentSettings.get().ATTACHMENT_CONTENT_TYPES and content_type not in ACTIVE_CONTENT
     return content_type if allowed else OCTET_STREAM
 
 
@@ -269,7 +269,7 @@ def presigned_download(item: Item) -> str:
     under its name (always `Content-Disposition: attachment`), with its declared type when that is a safe one."""
     return s3.presigned_get(item["s3_key"], content_disposition=content_disposition(item["filename"]),
                             content_type=download_type(item["content_type"]),
-                            expires_in=get_settings().ATTACHMENT_DOWNLOAD_EXPIRES_SECONDS)
+                            expires_in=AttachmentSettings.get().ATTACHMENT_DOWNLOAD_EXPIRES_SECONDS)
 
 
 def download_url(caller: Caller, attachment_id: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from postbox.auth import USER_SCOPE
 from postbox.dal import directory
-from postbox.settings import get_settings
+from postbox.settings import IotPolicySettings, MqttSettings
 from postbox.topics import TopicError, inbox_topic, target_topic
 
 POLICY_MAX_CHARS = 2048      # IoT Core's limit per policy document
@@ -44,7 +44,7 @@ def grant_for(user_id: str) -> Grant | None:
     if user is None or not user.get("active", True):
         return None
     topics = [inbox_topic(user_id), target_topic("user", user_id)]
-    base = get_settings().MQTT_TOPIC_BASE
+    base = MqttSettings.get().MQTT_TOPIC_BASE
     if user.get("superuser"):
         topics += [f"{base}/{target_type}/*" for target_type in TARGET_TYPES_FOR_SUPERUSERS]
     else:
@@ -57,7 +57,7 @@ def grant_for(user_id: str) -> Grant | None:
 
 
 def _arn(kind: str, name: str) -> str:
-    settings = get_settings()
+    settings = IotPolicySettings.get()
     return f"arn:aws:iot:{settings.AWS_REGION}:{settings.AWS_ACCOUNT_ID}:{kind}/{name}"
 
 
