@@ -46,6 +46,12 @@ def _json_object(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _is_counter(record: dict[str, Any]) -> bool:
+    from postbox.dal.counters import COUNTS_SK
+
+    return ((record.get("dynamodb") or {}).get("Keys") or {}).get("SK", {}).get("S") == COUNTS_SK
+
+
 def redrive(queue_url: str, processors: dict[str, Processor], *,
             progress: Callable[[str], None] = lambda _: None) -> RedriveReport:
     """Process every failed batch on the queue with the processor whose name is in the function ARN."""
@@ -70,6 +76,8 @@ def redrive(queue_url: str, processors: dict[str, Processor], *,
                 continue
             try:
                 for record in records:
+                    if _is_counter(record):
+                        continue  # counters (dal/counters.py) pass no consumer's filter: never part of a batch
                     change = current_change(record)
                     if change is None:
                         report.skipped += 1

@@ -56,4 +56,6 @@ def unread_count(caller: Caller) -> int:
     """GET /api/me/dashboard: the caller's unread conversations."""
     if caller.is_app:
         return 0
-    return feed.count(store.user_feed(caller.id, where=(("read", "eq", False),)))
+    from postbox.dal import counters
+
+    return counters.read(caller.id)["conversation_unread"]  # one GetItem (docs/inbox.md#counts)
