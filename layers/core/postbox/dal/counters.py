@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from boto3.dynamodb.conditions import Attr
+
 from postbox.dal import keys, table
 from postbox.dal.table import Item, Key
 
@@ -92,8 +94,6 @@ class Outcome:
 
 def state_condition(stored: Item | None) -> Any:
     """A condition that holds only while the entry is as `stored` (absent, or with these flags)."""
-    from boto3.dynamodb.conditions import Attr
-
     if stored is None:
         return Attr("PK").not_exists()
     condition = Attr("PK").exists()

@@ -7,6 +7,8 @@ the entry between the index partitions (unread, archived).
 
 from dataclasses import dataclass
 
+from boto3.dynamodb.conditions import Key as K
+
 from postbox.dal import counters, keys, table
 from postbox.dal.feed import FeedQuery
 from postbox.dal.table import Item, Key
@@ -58,8 +60,6 @@ def user_of(entry_key: Key) -> str:
 
 
 def source_entry_keys(source_id: str) -> list[Key]:
-    from boto3.dynamodb.conditions import Key as K
-
     rows = table.query_all(K("GSI4PK").eq(keys.source_feed(source_id)), index=keys.BY_SOURCE_INDEX)
     return [table.key_of(row) for row in rows]
 
@@ -158,7 +158,5 @@ def get_entries(entry_keys: list[Key]) -> dict[tuple[str, str], Item]:
 
 
 def unread_source_ids(user_id: str) -> list[str]:
-    from boto3.dynamodb.conditions import Key as K
-
     rows = table.query_all(K("GSI3PK").eq(keys.unread_feed(user_id)), index=keys.UNREAD_INDEX)
     return [keys.source_of(row) for row in rows]

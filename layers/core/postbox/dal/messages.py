@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from boto3.dynamodb.conditions import Attr
+
 from postbox.dal import keys, table
 from postbox.dal.table import Item, Key
 
@@ -57,8 +59,6 @@ def put_new(item: Item) -> None:
 
 def put_new_actions(item: Item) -> list[dict]:
     """put_new as TransactWriteItems actions (a message written together with its attachments' links)."""
-    from boto3.dynamodb.conditions import Attr
-
     return [table.put_action(item, condition=Attr("PK").not_exists()), *feed_counter_actions(item, 1)]
 
 
@@ -74,8 +74,6 @@ def get(message_id: str) -> Item | None:
 
 def delete_existing(message: Item) -> bool:
     """Delete if present, with its feeds' sizes; False when it was already gone (a concurrent delete)."""
-    from boto3.dynamodb.conditions import Attr
-
     expr = table.Expression()
     delete = {"TableName": table.table_name(), "Key": table.serialize(keys.message_key(message["id"])),
               "ConditionExpression": expr.build(Attr("PK").exists()), **expr.params()}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from postbox import cursor as cursors
-from postbox.dal import feed
+from postbox.dal import feed, messages
 from postbox.dal.feed import FeedQuery
 from postbox.dal.table import Item
 from postbox.errors import BadRequest, NotFound
@@ -79,8 +79,6 @@ def feed_size(query: FeedQuery) -> int:
     """A whole target feed's size is one GetItem of its counter (dal/messages.py); a feed narrowed by time or by a
     filter is counted."""
     if query.lower is None and query.upper is None and not query.where and query.partition.startswith("TGT#"):
-        from postbox.dal import messages
-
         return messages.feed_size(query.partition)
     return feed.count(query)
 

@@ -10,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from postbox.dal import table
+from postbox.dal.counters import COUNTS_SK
 from postbox.integrations import queues, streams
 from postbox.logic.changes import Change
 from postbox.streaming import change_from_record
@@ -47,8 +48,6 @@ def _json_object(text: str) -> dict[str, Any]:
 
 
 def _is_counter(record: dict[str, Any]) -> bool:
-    from postbox.dal.counters import COUNTS_SK
-
     return ((record.get("dynamodb") or {}).get("Keys") or {}).get("SK", {}).get("S") == COUNTS_SK
 
 
