@@ -58,6 +58,13 @@ $(TOOLS)/bin/.installed: tools.lock
 	$(TOOLS)/bin/pip install $(PIP_QUIET) -c tools.lock $(SAM_CLI)
 	touch $@
 
+# checkov (static checks of the translated template, tests/unit/test_static_checks.py) pins its own dependencies too.
+$(TOOLS)/checkov/bin/.installed:
+	$(PYTHON) -m venv $(TOOLS)/checkov
+	$(TOOLS)/checkov/bin/pip install $(PIP_QUIET) --upgrade pip
+	$(TOOLS)/checkov/bin/pip install $(PIP_QUIET) checkov==3.3.30
+	touch $@
+
 # The web inbox (web/): npm packages from package-lock.json, bundled by esbuild into web/dist (not committed).
 web/node_modules/.installed: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error --ignore-scripts
@@ -76,7 +83,7 @@ $(CHROMIUM):
 run: $(BIN)/.installed-local web
 	$(BIN)/postbox local
 
-test: lint sam-validate web $(CHROMIUM)
+test: lint sam-validate web $(CHROMIUM) $(TOOLS)/checkov/bin/.installed
 	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 # ruff over the repository; mypy over the deployed code (layers/core and functions/: pyproject.toml's [tool.mypy]).

@@ -230,8 +230,16 @@ def pytest_sessionfinish(session, exitstatus) -> None:
     calls = iam.recorded(os.environ[iam.ENV])
     if not calls:
         return
+    if not iam_roles.translator_python().exists():
+        _IAM_VERDICT[:] = ["not checked: aws-sam-translator comes with the SAM CLI (make sam-validate installs it)"]
+        return
     verdict = iam_roles.check(calls)
-    _IAM_VERDICT[:] = [iam_roles.report(verdict) or "every recorded AWS call is allowed by its function's role"]
+    full = iam_roles.report(verdict)
+    (Path(os.environ[iam.ENV]) / "report.txt").write_text(full)
+    denied = [line for line in full.splitlines() if not line.startswith("unused")]
+    unused = len(full.splitlines()) - len(denied)
+    _IAM_VERDICT[:] = ["\n".join(denied) or "every recorded AWS call is allowed by its function's role",
+                       f"{unused} grants no call of this run used: {os.environ[iam.ENV]}/report.txt"]
     if verdict.denied or verdict.unknown:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -239,4 +247,5 @@ def pytest_sessionfinish(session, exitstatus) -> None:
 def pytest_terminal_summary(terminalreporter) -> None:
     if _IAM_VERDICT:
         terminalreporter.section("IAM: recorded AWS calls against template.yaml's roles")
-        terminalreporter.write_line(_IAM_VERDICT[0])
+        for line in _IAM_VERDICT:
+            terminalreporter.write_line(line)

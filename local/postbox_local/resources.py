@@ -90,10 +90,13 @@ def create_bucket() -> None:
     spec = template.bucket_definition()
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET_NAME)
-    cors = [{"AllowedMethods": rule["AllowedMethods"], "AllowedOrigins": rule["AllowedOrigins"],
+    cors_spec = spec.get("CorsConfiguration", {})
+    if "Fn::If" in cors_spec:  # the rules for the AttachmentAllowedOrigins given; locally the web inbox's port varies
+        cors_spec = cors_spec["Fn::If"][1]
+    cors = [{"AllowedMethods": rule["AllowedMethods"], "AllowedOrigins": ["*"],
              "AllowedHeaders": rule.get("AllowedHeaders", []), "ExposeHeaders": rule.get("ExposedHeaders", []),
              "MaxAgeSeconds": int(rule.get("MaxAge", 0))}
-            for rule in spec.get("CorsConfiguration", {}).get("CorsRules", [])]
+            for rule in cors_spec.get("CorsRules", [])]
     if cors:
         s3.put_bucket_cors(Bucket=BUCKET_NAME, CORSConfiguration={"CORSRules": cors})
     rules = [lifecycle_rule(rule) for rule in spec.get("LifecycleConfiguration", {}).get("Rules", [])]

@@ -51,6 +51,15 @@ TOO_MANY = "At most {max} attachments per message."
 FILE_RESOURCE_DOMAINS = ("DATA_VALUE", "PUSH_ANALYSIS", "DOCUMENT", "MESSAGE_ATTACHMENT", "USER_AVATAR", "ORG_UNIT",
                          "ICON", "JOB_DATA")
 MESSAGE_ATTACHMENT = "MESSAGE_ATTACHMENT"
+# Uploads through the API (docs/attachments.md): a Lambda event holds at most 6 MB and the body arrives
+# base64-encoded, so a file resource is at most 4 MB, whatever ATTACHMENT_MAX_BYTES allows the presigned flow; a
+# body larger than the file limit plus room for the multipart framing is refused before it is parsed.
+FILE_RESOURCE_MAX_BYTES = 4 * 1024 * 1024
+FILE_RESOURCE_BODY_MAX_BYTES = FILE_RESOURCE_MAX_BYTES + 64 * 1024
+
+
+def file_resource_too_large(size: int) -> Conflict:
+    return Conflict(f"File size can't be bigger than {FILE_RESOURCE_MAX_BYTES}, current file size {size}.")
 RFC5987_SAFE = "!#$&+^`|"  # attr-chars besides letters, digits and -._~ (which quote() never escapes)
 
 
@@ -117,7 +126,9 @@ def store_file_resource(caller: Caller, domain: str, files: "list[FilePart]") ->
     size = len(upload.content)
     if size == 0:
         raise Conflict("Could not read file or file is empty.")
-    if size > settings.ATTACHMENT_MAX_BYTES:
+    if size > min(settings.ATTACHMENT_MAX_BYTES, FILE_RESOURCE_MAX_BYTES):
+        if size > FILE_RESOURCE_MAX_BYTES:
+            raise file_resource_too_large(size)
         raise Conflict(f"File size can't be bigger than {settings.ATTACHMENT_MAX_BYTES}, current file size {size}.")
     now = utcnow()
     attachment_id = new_uid()
@@ -211,7 +222,7 @@ def create_message_with_attachments(caller: Caller, message: Item, attachment_id
     link them, all or nothing. DynamoDB: one BatchGetItem and one TransactWriteItems; S3: one HeadObject each."""
     items = linkable(caller, attachment_ids)
     message["attachments"] = summaries(items)
-    link(items, message_holder(message), with_actions=[messages_store.put_new_action(message)])
+    link(items, message_holder(message), with_actions=messages_store.put_new_actions(message))
 
 
 def link_for_conversation(caller: Caller, attachment_ids: list[str], *, conversation_id: str | None = None,
