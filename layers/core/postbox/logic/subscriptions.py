@@ -4,6 +4,7 @@ A user may connect with a client id of their own and receive only their inbox to
 target topic, and the topics of targets they can view. Everything else is denied by omission.
 """
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -33,8 +34,6 @@ def principal_id(user_id: str) -> str:
     """IoT principal ids are [A-Za-z0-9]{1,128} and a client id is at most 128 bytes: "u" and the SHA-256 hex of
     the directory id (65 characters) is the same for one user and distinct for two, whatever their length, and
     leaves a client id room for its own suffix (`{principal}-web-xxxxxxxx`)."""
-    import hashlib
-
     return "u" + hashlib.sha256(user_id.encode()).hexdigest()
 
 
