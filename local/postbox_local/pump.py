@@ -33,6 +33,7 @@ RETENTION_SECONDS = 24 * 3600
 RETRY_BASE_SECONDS = 0.25
 RETRY_MAX_SECONDS = 4.0
 SHARD_REFRESH_SECONDS = 5.0
+MAX_READS_PER_BATCH = 20
 
 
 def matches(pattern: Any, value: Any) -> bool:
@@ -202,14 +203,21 @@ class StreamPump:
             if iterator is None:
                 iterator = self.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard,
                                                            ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-            response = self.streams.get_records(ShardIterator=iterator, Limit=consumer.spec.batch_size)
-            consumer.iterators[shard] = response.get("NextShardIterator") or iterator
-            records = [lambda_record(raw, self.stream_arn) for raw in response.get("Records", [])]
-            if records:
-                consumer.positions[shard] = int(records[-1]["dynamodb"]["SequenceNumber"]) + 1
-            # A page of records that the filters all drop is still progress: more may follow it.
-            busy |= bool(records)
-            records = [record for record in records if consumer.wanted(record)]
+            # Lambda filters before it batches: read on until the batch is full or the shard has no more for now.
+            records = []
+            for _ in range(MAX_READS_PER_BATCH):
+                response = self.streams.get_records(ShardIterator=iterator,
+                                                    Limit=consumer.spec.batch_size - len(records))
+                iterator = response.get("NextShardIterator") or iterator
+                consumer.iterators[shard] = iterator
+                page = [lambda_record(raw, self.stream_arn) for raw in response.get("Records", [])]
+                if not page:
+                    break
+                consumer.positions[shard] = int(page[-1]["dynamodb"]["SequenceNumber"]) + 1
+                busy = True  # a page of records that the filters all drop is still progress
+                records += [record for record in page if consumer.wanted(record)]
+                if len(records) >= consumer.spec.batch_size:
+                    break
             if records:
                 consumer.attempts[shard] = 0
                 self._deliver(consumer, shard, records)

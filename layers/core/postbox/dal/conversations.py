@@ -9,7 +9,7 @@ Everything a request changes is written in the request (read-your-writes); the s
 from dataclasses import dataclass
 from typing import Any
 
-from postbox.dal import keys, table
+from postbox.dal import counters, keys, table
 from postbox.dal.feed import FeedQuery
 from postbox.dal.table import Item, Key
 
@@ -108,12 +108,27 @@ def everything(conversation_id: str) -> list[Item]:
     return table.query_all(table.key_attr("PK").eq(keys.conversation_pk(conversation_id)), consistent=True)
 
 
+def _is_row(key: Key) -> bool:
+    return key["SK"].startswith("PART#")
+
+
 def write(items: list[Item]) -> int:
-    return table.batch_write(items)
+    """Header and messages in BatchWriteItem calls; participant rows (inbox entries) counted, each against the row
+    it replaces (dal/counters.py). Returns the number of requests."""
+    rows = [item for item in items if _is_row(item)]
+    calls = table.batch_write([item for item in items if not _is_row(item)]) if len(rows) < len(items) else 0
+    if rows:
+        calls += counters.apply([counters.put(row) for row in rows]).transactions + 1
+    return calls
 
 
 def delete_keys(item_keys: list[Key]) -> int:
-    return table.batch_write(deletes=item_keys)
+    rows = [key for key in item_keys if _is_row(key)]
+    calls = table.batch_write(deletes=[key for key in item_keys if not _is_row(key)]) if len(rows) < len(item_keys) \
+        else 0
+    if rows:
+        calls += counters.apply([counters.remove(key, key["SK"].removeprefix("PART#")) for key in rows]).transactions
+    return calls
 
 
 def put_message(conversation_id: str, message: dict[str, Any]) -> None:
@@ -163,7 +178,7 @@ def copy_fields(conversation_id: str, user_id: str, fields: dict[str, Any]) -> b
 
 
 def delete_row(conversation_id: str, user_id: str) -> bool:
-    return table.delete(participant_key(conversation_id, user_id), return_old=True) is not None
+    return bool(counters.apply([counters.remove(participant_key(conversation_id, user_id), user_id)]).after)
 
 
 def user_feed(user_id: str, *, where: tuple = (), newest_first: bool = True) -> FeedQuery:

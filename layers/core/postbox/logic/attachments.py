@@ -222,7 +222,7 @@ def create_message_with_attachments(caller: Caller, message: Item, attachment_id
     link them, all or nothing. DynamoDB: one BatchGetItem and one TransactWriteItems; S3: one HeadObject each."""
     items = linkable(caller, attachment_ids)
     message["attachments"] = summaries(items)
-    link(items, message_holder(message), with_actions=[messages_store.put_new_action(message)])
+    link(items, message_holder(message), with_actions=messages_store.put_new_actions(message))
 
 
 def link_for_conversation(caller: Caller, attachment_ids: list[str], *, conversation_id: str | None = None,

@@ -7,7 +7,7 @@ from typing import Any
 
 from postbox import cursor as cursors
 from postbox.auth import Caller
-from postbox.dal import feed
+from postbox.dal import counters, feed
 from postbox.dal import inbox as store
 from postbox.dal.gate import parallel_map
 from postbox.dal.table import Item
@@ -64,14 +64,14 @@ def _list_unread(caller: Caller, user_id: str, kind: str | None, limit: int, cur
 
 
 def counts(caller: Caller) -> InboxCountsOut:
-    """Two COUNT queries on index partitions; fan-out retries rewrite the same keys, so they cannot skew."""
-    user_id = _user_id(caller)
-    return InboxCountsOut(unread=unread_count(user_id), total=feed.count(store.feed_query(user_id, archived=False,
-                                                                                          kind=None)))
+    """One GetItem: the user's counters, changed in the same transaction as each entry (docs/inbox.md#counts)."""
+    counted = counters.read(_user_id(caller))
+    return InboxCountsOut(unread=counted["unread"], total=counted["total"])
 
 
 def unread_count(user_id: str) -> int:
-    return feed.count(store.unread_query(user_id))
+    """One GetItem, whatever the number of unread entries."""
+    return counters.read(user_id)["unread"]
 
 
 def change_state(caller: Caller, ids: list[str], change: str) -> list[str]:

@@ -90,8 +90,8 @@ def list_attachments(caller: Caller, message_id: str) -> list[dict[str, Any]]:
 
 def delete_message(caller: Caller, message_id: str) -> None:
     """The stream's REMOVE record then deletes the inbox entries (and attachment objects)."""
-    _readable_message(caller, message_id, for_delete=True)
-    if not store.delete_existing(message_id):
+    message = _readable_message(caller, message_id, for_delete=True)
+    if not store.delete_existing(message):
         raise NotFound(NOT_FOUND)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from postbox import cursor as cursors
-from postbox.dal import feed
+from postbox.dal import feed, messages
 from postbox.dal.feed import FeedQuery
 from postbox.dal.table import Item
 from postbox.errors import BadRequest, NotFound
@@ -75,6 +75,14 @@ def number_links(number: int, pages: int) -> PageLinks:
     return PageLinks(relations)
 
 
+def feed_size(query: FeedQuery) -> int:
+    """A whole target feed's size is one GetItem of its counter (dal/messages.py); a feed narrowed by time or by a
+    filter is counted."""
+    if query.lower is None and query.upper is None and not query.where and query.partition.startswith("TGT#"):
+        return messages.feed_size(query.partition)
+    return feed.count(query)
+
+
 def by_page_number(query: FeedQuery, render: Callable[[Item], dict[str, Any]], *, page: str | None,
                    size: int) -> Page:
     budget = LimitsSettings.get().PAGE_BYTES_MAX
@@ -85,9 +93,9 @@ def by_page_number(query: FeedQuery, render: Callable[[Item], dict[str, Any]], *
             raise BadRequest(PAGE_TOO_LARGE)
         if first.next_key is None:
             return Page([render(item) for item in first.items], PageLinks([]))
-        pages = math.ceil(feed.count(query) / size)
+        pages = math.ceil(feed_size(query) / size)
         return Page([render(item) for item in first.items], number_links(1, pages))
-    pages = max(1, math.ceil(feed.count(query) / size))
+    pages = max(1, math.ceil(feed_size(query) / size))
     number = _page_number(page, pages)
     start = feed.skip(query, (number - 1) * size)
     result = feed.fetch(query, limit=size, start_key=start, max_bytes=budget,
