@@ -27,7 +27,7 @@ def _batch_write_row(label: str, step: dict, items: int, n: str) -> str:
 
 def markdown(results: dict) -> str:
     lines = ["| measure | result | baseline / budget | ratio |", "|---|---|---|---|"]
-    for row in results["requests"]:
+    for row in results.get("requests", []):
         budget = row["budget"]
         ratio = f"{row['requests'] / budget:.2f}x" if budget else "-"
         lines.append(f"| DynamoDB requests: {row['operation']} | {row['requests']} ({_calls(row['calls'])}) | "
@@ -40,13 +40,14 @@ def markdown(results: dict) -> str:
             lines.append(f"| list page {deep['page']} vs page 1 ({label}, {deep['page_size']} per page) | "
                          f"{deep_n} requests, {deep_ms:.0f} ms | {first_n} requests, {first_ms:.0f} ms | "
                          f"{deep_ms / first_ms:.2f}x |")
-    imports = results["imports"]
-    base, handlers = imports["baseline_ms"], imports["handlers_ms"]
-    slowest = max(handlers, key=handlers.get)
-    median = sorted(handlers.values())[len(handlers) // 2]
-    lines.append(f"| cold import, {len(handlers)} functions (each below) | median {median:.0f} ms, slowest "
-                 f"`{slowest}` {handlers[slowest]:.0f} ms | {base:.0f} ms (`import boto3` + one client) | "
-                 f"{handlers[slowest] / base:.2f}x at most (target 1.5x) |")
+    imports = results.get("imports")
+    base, handlers = (imports["baseline_ms"], imports["handlers_ms"]) if imports else (0.0, {})
+    if handlers:
+        slowest = max(handlers, key=handlers.get)
+        median = sorted(handlers.values())[len(handlers) // 2]
+        lines.append(f"| cold import, {len(handlers)} functions (each below) | median {median:.0f} ms, slowest "
+                     f"`{slowest}` {handlers[slowest]:.0f} ms | {base:.0f} ms (`import boto3` + one client) | "
+                     f"{handlers[slowest] / base:.2f}x at most (target 1.5x) |")
     ona = results.get("ona_fanout")
     if ona:
         lines.append(_batch_write_row(f"fan-out: one message to {ona['recipients']} recipients", ona,
@@ -73,10 +74,15 @@ def markdown(results: dict) -> str:
                          f"iot-data client | {throughput['postbox_per_second']:.0f} msg/s | "
                          f"{throughput['ona_per_second']:.0f} msg/s (Ona: connect-publish-disconnect) | "
                          f"{throughput['postbox_per_second'] / throughput['ona_per_second']:.2f}x |")
-    lines += ["", "<details><summary>Cold import of each function</summary>", "",
-              "| function | cold import | ratio to boto3 + client |", "|---|---|---|"]
-    lines += [f"| `{handler}` | {ms:.0f} ms | {ms / base:.2f}x |" for handler, ms in handlers.items()]
-    lines += ["", "</details>"]
+    if handlers:
+        lines += ["", "<details><summary>Cold import of each function</summary>", "",
+                  "| function | cold import | ratio to boto3 + client |", "|---|---|---|"]
+        lines += [f"| `{handler}` | {ms:.0f} ms | {ms / base:.2f}x |" for handler, ms in handlers.items()]
+        lines += ["", "</details>"]
+    failed = results.get("failed")
+    if failed:
+        lines += ["", "Not measured in this run (the rows above are what did complete):", ""]
+        lines += [f"- `{name}`: {' '.join(str(error).split())[:200]}" for name, error in failed.items()]
     return "\n".join(lines)
 
 
@@ -85,8 +91,10 @@ def summary(results: dict) -> str:
     meta = results["meta"]
     args = meta.get("args", {})
     sizes = " ".join(f"--{name.replace('_', '-')} {value}" for name, value in sorted(args.items()))
-    return (f"Measured {meta['when']} on {meta['cpus']} CPUs with Python {meta['python']}; the whole run took "
-            f"{meta['seconds']} s (`python -m bench {sizes}`).")
+    load = meta.get("load")
+    busy = f" (load average {load[0]} when it started, {load[1]} when it ended)" if load else ""
+    return (f"Measured {meta['when']} on {meta['cpus']} CPUs{busy} with Python {meta['python']}; the whole run "
+            f"took {meta['seconds']} s (`python -m bench {sizes}`).")
 
 
 def section(results: dict) -> str:

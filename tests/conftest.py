@@ -6,6 +6,7 @@ stream records are pumped through the real stream handlers. e2e tests (tests/e2e
 stack as a separate process and use real HTTP and MQTT.
 """
 
+import copy
 import json
 import os
 import tempfile
@@ -20,7 +21,7 @@ os.environ.update({
     "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1", "TABLE_NAME": "postbox-local", "BUCKET_NAME": "postbox-local-attachments",
     "IDEMPOTENCY_TABLE_NAME": "postbox-local-idempotency",
-    "CURSOR_SECRET": "test-cursor-secret", "POWERTOOLS_METRICS_DISABLED": "true",
+    "CURSOR_SECRET_ID": "postbox-local-cursor", "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING", "POSTBOX_LOCAL_DIR": _STATE,
     # botocore >= 1.40 sends stream calls to account-based hosts (<account>.streams-ddb...) that moto's
     # in-process mock does not recognise.
@@ -43,6 +44,9 @@ def _reset_caches() -> None:
     for cached in (table.client, table._codecs, iot.client, queues.client, streams.client, s3.client, get_settings,
                    idempotency.persistence_layer):
         cached.cache_clear()
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()  # the cursor secret (each test's moto has its own)
 
 
 @pytest.fixture
@@ -62,12 +66,32 @@ def settings(monkeypatch) -> Iterator[Callable[..., None]]:
 
 
 @pytest.fixture
+def dns(monkeypatch) -> dict[str, list[str]]:
+    """Fixed DNS answers for callback URLs (add names to the returned dict); IP literals resolve to themselves,
+    other names do not resolve."""
+    from postbox.integrations import webhooks
+
+    answers = {"hooks.acme.example": ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"]}
+
+    def resolve(host: str, port: int, *, timeout: float) -> list[str]:
+        if host in answers:
+            return answers[host]
+        if host.replace(".", "").isdigit() or ":" in host:
+            return [host]
+        raise webhooks.Unresolved(host)
+
+    monkeypatch.setattr(webhooks, "resolve", resolve)
+    return answers
+
+
+@pytest.fixture
 def aws() -> Iterator[dict[str, str]]:
     """moto with the template's table, bucket and on-failure queue."""
     from moto import mock_aws
 
-    from postbox_local import resources
+    from postbox_local import moto_index, resources
 
+    moto_index.install()
     _reset_caches()
     with mock_aws():
         yield resources.create_all()
@@ -136,6 +160,26 @@ class Stream:
     def drain(self) -> None:
         self.pump.drain()
 
+    def consumer(self, name: str):
+        """The pump's consumer of the stream function `name` (its template logical id)."""
+        return next(c for c in self.pump.consumers if c.spec.function == name)
+
+    def invocations(self, name: str, monkeypatch) -> list[tuple[dict, dict]]:
+        """(event, response) of every invocation of the function `name` by the pump from now on; the event as
+        the function received it."""
+        function = self.consumer(name).function
+        original = function.invoke
+        calls: list[tuple[dict, dict]] = []
+
+        def recording(event: dict) -> dict:
+            received = copy.deepcopy(event)
+            response = original(event)
+            calls.append((received, response))
+            return response
+
+        monkeypatch.setattr(function, "invoke", recording)
+        return calls
+
 
 @pytest.fixture
 def stream(api, aws) -> Stream:
@@ -154,3 +198,39 @@ def published(aws):
         return [(t, json.loads(p)) for t, p in backend.published_payloads if topic is None or t == topic]
 
     return read
+
+
+# -- IAM proven from the code's own calls (postbox_local.iam, docs/testing.md#iam) ---------------------------------
+# Every process of the run (xdist workers, local stacks they start) records its functions' AWS calls into one
+# directory; once the run is over, each is checked against its function's role in template.yaml. A call the
+# role would deny fails the run; grants no call used are listed.
+_IAM_VERDICT: list[str] = []
+
+
+def pytest_configure(config) -> None:
+    from postbox_local import iam
+
+    if not os.environ.get(iam.ENV):
+        os.environ[iam.ENV] = tempfile.mkdtemp(prefix="postbox-iam-")
+    iam.install(os.environ[iam.ENV])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session, exitstatus) -> None:
+    from postbox_local import iam
+
+    if hasattr(session.config, "workerinput") or not os.environ.get(iam.ENV):
+        return
+    calls = iam.recorded(os.environ[iam.ENV])
+    if not calls:
+        return
+    verdict = iam.check(calls)
+    _IAM_VERDICT[:] = [iam.report(verdict) or "every recorded AWS call is allowed by its function's role"]
+    if verdict.denied or verdict.unknown:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _IAM_VERDICT:
+        terminalreporter.section("IAM: recorded AWS calls against template.yaml's roles")
+        terminalreporter.write_line(_IAM_VERDICT[0])

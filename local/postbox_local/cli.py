@@ -32,8 +32,10 @@ def cmd_local(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    from postbox_local import iam
     from postbox_local.stack import LocalStack
 
+    iam.install_from_env()  # the test suite proves IAM from the calls of this stack's functions too
     ports = Ports(api=args.api_port, mqtt=args.mqtt_port, moto=args.moto_port, iot=args.iot_port, ws=args.ws_port)
     stack = LocalStack(ports=ports)
     print("Starting Postbox locally: moto server, resources from template.yaml, demo directory, broker...",

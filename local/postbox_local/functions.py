@@ -9,6 +9,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from postbox_local import iam
 from postbox_local.state import ACCOUNT_ID, REGION
 
 
@@ -45,7 +46,7 @@ class LocalFunction:
         return self._module
 
     def invoke(self, event: dict[str, Any]) -> Any:
-        with self._lock:
+        with self._lock, iam.acting_as(self.name):  # its AWS calls are checked against its role (postbox_local.iam)
             return self._load().lambda_handler(event, LambdaContext(self.name))
 
     @property

@@ -59,8 +59,8 @@ def start(log_path: Path) -> StackProcess:
     env = {**os.environ, "POSTBOX_API_PORT": str(api), "POSTBOX_MQTT_PORT": str(mqtt),
            "POSTBOX_MOTO_PORT": str(moto), "POSTBOX_IOT_PORT": str(iot), "POSTBOX_WS_PORT": str(ws),
            "PYTHONUNBUFFERED": "1"}
-    for name in ("TABLE_NAME", "BUCKET_NAME", "IDEMPOTENCY_TABLE_NAME", "CURSOR_SECRET", "AWS_ACCOUNT_ID_ENDPOINT_MODE",
-                 "AWS_ENDPOINT_URL"):
+    for name in ("TABLE_NAME", "BUCKET_NAME", "IDEMPOTENCY_TABLE_NAME", "CURSOR_SECRET_ID",
+                 "AWS_ACCOUNT_ID_ENDPOINT_MODE", "AWS_ENDPOINT_URL"):
         env.pop(name, None)
     with log_path.open("w") as log:
         process = subprocess.Popen([sys.executable, "-m", "postbox_local.cli", "local"], cwd=ROOT, env=env,

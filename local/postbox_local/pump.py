@@ -2,7 +2,12 @@
 template as Lambda's event source mapping would (filters, batch size, partial batch responses,
 bisect on error, bounded retries, the SQS on-failure destination). It also polls the template's SQS event
 sources (the alert callback queue): handled messages are deleted, failed ones become visible again after a
-backoff, and SQS itself moves a message past its maxReceiveCount to the dead-letter queue."""
+backoff, and SQS itself moves a message past its maxReceiveCount to the dead-letter queue.
+
+Idle, it backs off (POLL_SECONDS doubling up to IDLE_MAX_SECONDS) and wakes at once when moto records a stream
+record or a queue message (local/postbox_local/moto_index.py), so an idle stack costs almost no CPU and a write is
+still delivered without waiting out a poll. Records every consumer has read are dropped from moto's stream (DynamoDB
+keeps them 24 hours), so the stack's memory does not grow with the stream."""
 
 import json
 import logging
@@ -14,13 +19,17 @@ from typing import Any
 
 import boto3
 
-from postbox_local import template
+from postbox_local import iam, template
 from postbox_local.functions import FunctionRegistry, LocalFunction
 from postbox_local.state import ACCOUNT_ID, LOCAL_QUEUES, REGION
 
 log = logging.getLogger("postbox.local.pump")
 
 POLL_SECONDS = 0.1
+IDLE_MAX_SECONDS = 2.0
+# Batches sent to the on-failure queue stay in the local stream this long for `postbox redrive`, as DynamoDB keeps
+# every record 24 hours.
+RETENTION_SECONDS = 24 * 3600
 RETRY_BASE_SECONDS = 0.25
 RETRY_MAX_SECONDS = 4.0
 SHARD_REFRESH_SECONDS = 5.0
@@ -61,6 +70,7 @@ class Consumer:
         self.stream_arn = stream_arn
         self.queue_url = queue_url
         self.iterators: dict[str, str] = {}
+        self.positions: dict[str, int] = {}  # per shard: the sequence number after the last record read
         self.pending: dict[str, list[dict[str, Any]]] = {}
         self.attempts: dict[str, int] = {}
         self.retry_at: dict[str, float] = {}
@@ -118,13 +128,23 @@ class StreamPump:
         self.idle = threading.Event()
         self._shard_ids: list[str] = []
         self._shards_checked = float("-inf")
+        from postbox_local import moto_index
+
+        # Set by moto (in this process) on every stream record and queue message; never set when moto runs elsewhere.
+        self._wake = moto_index.activity()
+        self.trimmed = 0
+        self.kept: list[tuple[int, int, float]] = []  # (first, last sequence, when) of batches sent to the queue
 
     def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
+        from postbox_local import moto_index
+
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=5)
+        moto_index.forget(self._wake)
 
     def _shards(self) -> list[str]:
         """Shard ids, re-read every few seconds (shards split and close over time)."""
@@ -135,21 +155,45 @@ class StreamPump:
         return self._shard_ids
 
     def _run(self) -> None:
+        pause = POLL_SECONDS
         while not self._stop.is_set():
+            self._wake.clear()
             busy = False
             try:
                 for consumer in self.consumers:
                     busy |= self._step(consumer)
                 for queue_consumer in self.queue_consumers:
                     busy |= self._poll_queue(queue_consumer)
+                self._trim()
             except Exception:
                 log.exception("stream pump step failed")
                 time.sleep(1)
             if busy:
                 self.idle.clear()
+                pause = POLL_SECONDS
             else:
                 self.idle.set()
-                self._stop.wait(POLL_SECONDS)
+                if self._retrying():
+                    pause = POLL_SECONDS  # a retry is due soon: keep polling
+                self._wake.wait(pause)
+                pause = min(pause * 2, IDLE_MAX_SECONDS)
+
+    def _retrying(self) -> bool:
+        return any(pending for consumer in self.consumers for pending in consumer.pending.values())
+
+    def _trim(self) -> None:
+        """Drop the stream records every consumer has read (moto in this process only)."""
+        from postbox_local import moto_index
+
+        now = time.monotonic()
+        self.kept = [kept for kept in self.kept if kept[2] > now - RETENTION_SECONDS]
+        keep = [(first, last) for first, last, _ in self.kept]
+        for shard in self._shard_ids:
+            # Records still being retried stay: if they are given up, `postbox redrive` reads them again.
+            positions = [int(consumer.pending[shard][0]["dynamodb"]["SequenceNumber"]) if consumer.pending.get(shard)
+                         else consumer.positions.get(shard) for consumer in self.consumers]
+            if positions and None not in positions:
+                self.trimmed += moto_index.trim_stream(self.stream_arn, min(positions), keep)
 
     def _step(self, consumer: Consumer) -> bool:
         """Deliver one batch per shard (a retry when one is pending); True if anything was delivered."""
@@ -167,6 +211,8 @@ class StreamPump:
             response = self.streams.get_records(ShardIterator=iterator, Limit=consumer.spec.batch_size)
             consumer.iterators[shard] = response.get("NextShardIterator") or iterator
             records = [lambda_record(raw, self.stream_arn) for raw in response.get("Records", [])]
+            if records:
+                consumer.positions[shard] = int(records[-1]["dynamodb"]["SequenceNumber"]) + 1
             # A page of records that the filters all drop is still progress: more may follow it.
             busy |= bool(records)
             records = [record for record in records if consumer.wanted(record)]
@@ -223,6 +269,8 @@ class StreamPump:
                                      attempts: int) -> None:
         consumer.failed_batches += 1
         first, last = records[0], records[-1]
+        self.kept.append((int(first["dynamodb"]["SequenceNumber"]), int(last["dynamodb"]["SequenceNumber"]),
+                          time.monotonic()))
         body = {
             "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": consumer.function.arn,
                                "condition": "RetryAttemptsExhausted", "approximateInvokeCount": attempts},
@@ -238,7 +286,8 @@ class StreamPump:
         }
         log.error("%s gave up on %d records after %d attempts; sent to the on-failure queue",
                   consumer.spec.function, len(records), attempts)
-        self.sqs.send_message(QueueUrl=consumer.queue_url, MessageBody=json.dumps(body))
+        with iam.acting_as(consumer.spec.function):  # Lambda sends with the function's role
+            self.sqs.send_message(QueueUrl=consumer.queue_url, MessageBody=json.dumps(body))
 
     def _poll_queue(self, consumer: QueueConsumer, *, draining: bool = False) -> bool:
         """Deliver one batch from an SQS event source; True if there was one. A message reported failed becomes
@@ -288,6 +337,7 @@ class StreamPump:
                     consumer.retry_at[shard] = 0
             delivered = [self._step(consumer) for consumer in self.consumers]  # every consumer steps
             delivered += [self._poll_queue(consumer, draining=True) for consumer in self.queue_consumers]
+            self._trim()
             if not any(delivered):
                 return
         raise RuntimeError("the stream did not settle")

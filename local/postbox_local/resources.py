@@ -5,7 +5,15 @@ import json
 import boto3
 
 from postbox_local import template
-from postbox_local.state import BUCKET_NAME, FAILURE_QUEUE, IDEMPOTENCY_TABLE_NAME, LOCAL_QUEUES, TABLE_NAME
+from postbox_local.state import (
+    BUCKET_NAME,
+    CURSOR_SECRET_NAME,
+    FAILURE_QUEUE,
+    IDEMPOTENCY_TABLE_NAME,
+    LOCAL_QUEUES,
+    TABLE_NAME,
+    persistent_secret,
+)
 
 
 def create_all() -> dict[str, str]:
@@ -25,6 +33,7 @@ def create_all() -> dict[str, str]:
     stream_arn = dynamodb.describe_table(TableName=TABLE_NAME)["Table"]["LatestStreamArn"]
     urls = create_queues()
     create_email_identity()
+    create_cursor_secret()
     return {"queue_url": queue_url, "stream_arn": stream_arn, "callback_queue_url": urls["CallbackQueue"],
             "callback_failure_queue_url": urls["CallbackFailureQueue"], "channel_queue_url": urls["ChannelQueue"],
             "channel_failure_queue_url": urls["ChannelFailureQueue"]}
@@ -40,6 +49,11 @@ def create_email_identity() -> None:
     address = parseaddr(get_settings().EMAIL_SENDER)[1]
     if address:
         boto3.client("sesv2").create_email_identity(EmailIdentity=address)
+
+
+def create_cursor_secret() -> None:
+    """The template's CursorSecret: its value is kept in the state directory, so cursors outlive a restart."""
+    boto3.client("secretsmanager").create_secret(Name=CURSOR_SECRET_NAME, SecretString=persistent_secret("cursor.key"))
 
 
 def create_idempotency_table() -> None:

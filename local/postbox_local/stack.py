@@ -44,6 +44,9 @@ class LocalStack:
 
         from moto.server import ThreadedMotoServer
 
+        from postbox_local import moto_index
+
+        moto_index.install()  # Query in O(result), one request at a time, stream retention
         self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.ports.moto, verbose=False)
         self.moto.start()
 

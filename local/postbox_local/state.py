@@ -51,6 +51,8 @@ LOCAL_QUEUES = {"CallbackFailureQueue": "postbox-local-callback-failures.fifo",
                 "ChannelQueue": "postbox-local-channels"}
 # The From address of notification emails; the local stack verifies it in moto's SES (GET /local/outbox).
 EMAIL_SENDER = "Postbox <postbox@example.org>"
+# The cursor-signing secret in moto's Secrets Manager (resources.create_cursor_secret; the template's CursorSecret).
+CURSOR_SECRET_NAME = "postbox-local-cursor"
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
 
@@ -62,7 +64,7 @@ def aws_environment(ports: Ports) -> dict[str, str]:
         "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{ports.moto}",
         "TABLE_NAME": TABLE_NAME, "BUCKET_NAME": BUCKET_NAME, "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY_TABLE_NAME,
         "IOT_DATA_ENDPOINT": f"http://127.0.0.1:{ports.iot}",
-        "CURSOR_SECRET": persistent_secret("cursor.key"),
+        "CURSOR_SECRET_ID": CURSOR_SECRET_NAME,
         "CALLBACK_QUEUE_URL": f"http://127.0.0.1:{ports.moto}/{ACCOUNT_ID}/{LOCAL_QUEUES['CallbackQueue']}",
         "CHANNEL_QUEUE_URL": f"http://127.0.0.1:{ports.moto}/{ACCOUNT_ID}/{LOCAL_QUEUES['ChannelQueue']}",
         "EMAIL_SENDER": EMAIL_SENDER, "WEB_URL": f"http://127.0.0.1:{ports.api}/",

@@ -29,11 +29,13 @@ FEATURE_ROUTES = {
 
 
 def _security_headers(ports: Ports) -> dict[str, str]:
-    # The page fetches the API (same origin), the broker's WebSocket and, for attachments, moto's S3.
+    # The page fetches the API (same origin), the broker's WebSocket and, for attachments, moto's S3; mqtt.js keeps
+    # its timers in a worker made from a blob: URL (so a background tab still sends its keepalives).
     connect = f"'self' ws://127.0.0.1:{ports.ws} ws://localhost:{ports.ws} http://127.0.0.1:{ports.moto}"
     return {
         "Content-Security-Policy": (f"default-src 'self'; connect-src {connect}; img-src 'self' data:; "
-                                    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"),
+                                    "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+                                    "form-action 'self'"),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
     }

@@ -42,7 +42,15 @@ def alerts(api, user: str = "bob", **query) -> list[dict]:
 
 
 def inbox(api, user: str = "bob") -> list[dict]:
-    return api.get("/api/v1/inbox", user=user).get_json()["items"]
+    response = api.get("/api/v1/inbox", user=user)
+    if response.status_code == 403:  # an inactive user is locked out: what the table holds for them
+        from postbox.dal import feed
+        from postbox.dal import inbox as store
+        from postbox.logic.inbox import render_entry
+
+        return [render_entry(item) for item in feed.fetch(store.feed_query(user, archived=False, kind=None),
+                                                           limit=100).items]
+    return response.get_json()["items"]
 
 
 def inbox_events(published, user: str = "bob") -> list[tuple[str, str]]:
@@ -76,38 +84,6 @@ def bad(response, field: str) -> None:
     assert response.status_code == 400, body
     assert body["field"] == field, body
     assert body["detail"].startswith(f"{field}: "), body
-
-
-@pytest.fixture
-def resolver(monkeypatch):
-    """DNS for callback URLs: example hosts resolve to a public address; tests add their own names."""
-    from postbox.integrations import webhooks
-
-    names = {"hooks.acme.example": ["93.184.216.34"]}
-
-    def resolve(host, port, *, timeout):
-        if host in names:
-            return names[host]
-        if host.replace(".", "").isdigit() or ":" in host:
-            return [host]
-        raise webhooks.Unresolved(host)
-
-    monkeypatch.setattr(webhooks, "resolve", resolve)
-    return names
-
-
-@pytest.fixture
-def settings(monkeypatch):
-    from postbox.settings import get_settings
-
-    def apply(**env: str) -> None:
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-
-    yield apply
-    monkeypatch.undo()
-    get_settings.cache_clear()
 
 
 # -- sending -------------------------------------------------------------------------------------------------
@@ -285,7 +261,7 @@ def test_only_an_application_sends_and_only_as_itself(api, stream):
     ({"message": "hello"}, "message"),
     ([message()], "body"),
 ])
-def test_every_wrong_field_is_a_400_naming_it(api, stream, resolver, body, field):
+def test_every_wrong_field_is_a_400_naming_it(api, stream, dns, body, field):
     response = api.request("PUT", SEND, app=APP, json=body)
     bad(response, field)
     stream.drain()
@@ -310,8 +286,8 @@ def test_a_body_that_is_not_json_is_a_400(api):
     "http://hooks.acme.example/cb", "ftp://hooks.acme.example/cb", "https://user:pw@hooks.acme.example/cb",
     "https://unresolvable.example/cb", "https://hooks.acme.example:99999/cb",
 ])
-def test_callback_urls_to_non_public_hosts_or_without_https_are_refused(api, stream, resolver, url):
-    resolver.update({"localhost": ["127.0.0.1", "::1"], "metadata.internal.example": ["169.254.169.254"],
+def test_callback_urls_to_non_public_hosts_or_without_https_are_refused(api, stream, dns, url):
+    dns.update({"localhost": ["127.0.0.1", "::1"], "metadata.internal.example": ["169.254.169.254"],
                      "rebind.example": ["93.184.216.34", "10.0.0.7"]})
     response = send(api, message(backend_url=url))
     bad(response, "message.backend_url")
@@ -319,18 +295,18 @@ def test_callback_urls_to_non_public_hosts_or_without_https_are_refused(api, str
     assert table_items("ALERT#") == []
 
 
-def test_loopback_http_is_refused_unless_the_local_setting_allows_it(api, stream, resolver, settings):
+def test_loopback_http_is_refused_unless_the_local_setting_allows_it(api, stream, dns, settings):
     bad(send(api, message(backend_url="http://127.0.0.1:8080/cb")), "message.backend_url")
     settings(CALLBACK_ALLOW_LOOPBACK_HTTP="true")
     assert send(api, message(backend_url="http://127.0.0.1:8080/cb")).status_code == 200
     assert send(api, message(backend_url="http://[::1]:8080/cb")).status_code == 200
     # a name is never trusted: only the literal loopback address, and no other private range
-    resolver["localhost"] = ["127.0.0.1"]
+    dns["localhost"] = ["127.0.0.1"]
     bad(send(api, message(backend_url="http://localhost:8080/cb")), "message.backend_url")
     bad(send(api, message(backend_url="http://10.0.0.5:8080/cb")), "message.backend_url")
 
 
-def test_a_public_https_callback_url_is_accepted(api, stream, resolver):
+def test_a_public_https_callback_url_is_accepted(api, stream, dns):
     assert send(api, message(backend_url="https://hooks.acme.example/alerts?k=1")).status_code == 200
 
 
@@ -653,10 +629,11 @@ def test_request_costs(api, stream):
     alert_id = alert.get_json()["id"]
     with dynamodb_requests() as calls:
         alerts(api)
-    assert calls == {"Query": 1, "BatchGetItem": 1}
+    assert calls == {"Query": 1, "BatchGetItem": 1}  # the caller's entry (inactive check) rides with the entries'
+    # A write first: the caller's entry is read on its own before it (docs/architecture.md#permissions).
     with dynamodb_requests() as calls:
         api.post(f"{SEND}/{alert_id}", user="bob", query_string={"read": "true"})
-    assert calls == {"UpdateItem": 1}
+    assert calls == {"BatchGetItem": 1, "UpdateItem": 1}
     with dynamodb_requests() as calls:
         api.delete(f"{SEND}/{alert_id}", user="bob")
-    assert calls == {"DeleteItem": 1}
+    assert calls == {"BatchGetItem": 1, "DeleteItem": 1}

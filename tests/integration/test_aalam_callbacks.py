@@ -59,23 +59,14 @@ class Receiver:
         self.server.server_close()
 
 
-@pytest.fixture
-def settings(monkeypatch):
-    from postbox.settings import get_settings
-
-    def apply(**env: str) -> None:
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-
-    apply(CALLBACK_ALLOW_LOOPBACK_HTTP="true")
-    yield apply
-    monkeypatch.undo()
-    get_settings.cache_clear()
+@pytest.fixture(autouse=True)
+def loopback_receivers(settings):
+    """The receivers here listen on 127.0.0.1: allowed by the local stack's setting."""
+    settings(CALLBACK_ALLOW_LOOPBACK_HTTP="true")
 
 
 @pytest.fixture
-def receiver(settings):
+def receiver():
     receiver = Receiver()
     yield receiver
     receiver.close()

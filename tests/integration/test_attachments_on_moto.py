@@ -98,20 +98,6 @@ def used_text(attachment_id: str) -> dict:
     return conflict(f"Attachment '{attachment_id}' is already used or not a valid attachment.")
 
 
-@pytest.fixture
-def settings_env(monkeypatch):
-    """Set attachment settings for one test (get_settings reads the environment once per container)."""
-    from postbox.settings import get_settings
-
-    def set_(**values):
-        for name, value in values.items():
-            monkeypatch.setenv(name, str(value))
-        get_settings.cache_clear()
-
-    yield set_
-    get_settings.cache_clear()
-
-
 # -- POST /api/v1/attachments ----------------------------------------------------------------------------------
 
 
@@ -201,8 +187,8 @@ def test_a_body_that_is_not_an_object_is_400(api):
         assert response.get_json()["detail"].startswith("Invalid request")
 
 
-def test_limits_and_types_are_settings(api, settings_env):
-    settings_env(ATTACHMENT_MAX_BYTES=1000, ATTACHMENT_CONTENT_TYPES="text/html, text/plain",
+def test_limits_and_types_are_settings(api, settings):
+    settings(ATTACHMENT_MAX_BYTES=1000, ATTACHMENT_CONTENT_TYPES="text/html, text/plain",
                  ATTACHMENT_UPLOAD_EXPIRES_SECONDS=120)
     response = api.post(ATTACHMENTS, user="alice", json={"filename": "a.txt", "content_type": "text/plain",
                                                          "size": 1001})
@@ -349,8 +335,8 @@ def test_an_object_of_another_type_is_409_and_deleted(api):
     assert item(created["id"])["state"] == "pending"
 
 
-def test_an_object_over_the_limit_is_409_and_deleted(api, settings_env):
-    settings_env(ATTACHMENT_MAX_BYTES=16)
+def test_an_object_over_the_limit_is_409_and_deleted(api, settings):
+    settings(ATTACHMENT_MAX_BYTES=16)
     created = announce(api, size=16)
     assert post_form(created, TEXT).status_code == 204
     response = create(api, "alice", [created["id"]])
@@ -629,8 +615,8 @@ def test_file_resources_on_the_versioned_path(api):
     assert stored(response.get_json()["response"]["fileResource"]["id"]) == TEXT
 
 
-def test_file_resource_size_limit(api, settings_env):
-    settings_env(ATTACHMENT_MAX_BYTES=10)
+def test_file_resource_size_limit(api, settings):
+    settings(ATTACHMENT_MAX_BYTES=10)
     response = upload_resource(api)
     assert (response.status_code, response.get_json()) == (409, web_message(
         409, "Conflict", f"File size can't be bigger than 10, current file size {len(TEXT)}."))

@@ -13,10 +13,12 @@ from typing import Any
 
 import jwt
 import pytest
+from support.ona import send
 
 from postbox_local import template, tokens
 
 UNAUTHENTICATED = {"detail": "Authentication credentials were not provided."}
+INACTIVE = "This user account is inactive."
 NO_PERMISSION = {"detail": "You do not have permission to perform this action."}
 NOT_FOUND = {"detail": "Not found."}
 NO_INBOX = {"detail": "Applications have no inbox."}
@@ -56,14 +58,6 @@ def inbox_ids(api, user: str, **query) -> list[str]:
     return [item["id"] for item in api.get("/api/v1/inbox", user=user, query_string=query).get_json()["items"]]
 
 
-def send(api, caller: str, target_type: str, target_id: str, text: str = "hello", **fields) -> str:
-    who = {"app": APP} if caller == "app" else {"user": caller}
-    response = api.post("/api/v1/messaging", **who,
-                        json={"target_type": target_type, "target_id": target_id, "message": text, **fields})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["id"]
-
-
 def bob_marks(change: str, *ids_keys: str) -> Callable[[Any, dict[str, str]], None]:
     def setup(api, world):
         response = api.post(f"/api/v1/inbox/{change}", user="bob", json={"ids": [world[k] for k in ids_keys]})
@@ -77,11 +71,11 @@ def project_with_manager(api, world):
 
     upsert(parse_document({"targets": [{"type": "project", "id": "12", "name": "Household survey",
                                         "acl": {"alice": "owner", "erin": "readonly", "carol": "manager"}}]}))
-    world["project_msg"] = send(api, "alice", "project", "12")
+    world["project_msg"] = send(api, "alice", "project", "12")["id"]
 
 
 def alice_posts_to_trees(api, world):
-    world["trees_msg"] = send(api, "alice", "entitylist", "trees")
+    world["trees_msg"] = send(api, "alice", "entitylist", "trees")["id"]
 
 
 def gone_for(user: str, key: str) -> Callable[[Any, dict[str, str]], None]:
@@ -103,7 +97,8 @@ MESSAGE = {"target_type": "xform", "target_id": "34", "message": "hello"}
 
 # Demo directory (local/demo-directory.json): xform 34 "hh_form" in project 12; project 12: alice owner, erin
 # readonly; xform 34: bob dataentry, carol editor; entitylist trees: alice manager, bob readonly; dave has no
-# role; frank is inactive; admin is the superuser; "ghost" is in no directory at all.
+# role; frank is inactive (and had mail before: {frank_msg}); admin is the superuser; "ghost" is in no directory.
+# frank is refused on every authorized route (the inactive column, INACTIVE below), so no row lists him.
 # The world of every case: {xform}: carol's message on xform 34 (inbox entries for alice, bob, erin);
 # {user_msg}: alice's message to bob (an entry for bob).
 ROWS: dict[tuple[str, str], list[Case]] = {
@@ -114,7 +109,6 @@ ROWS: dict[tuple[str, str], list[Case]] = {
     ("POST", "/api/v1/messaging"): [
         Case("message to a form needs change", "/api/v1/messaging", json=MESSAGE, calls=[
             ("dave", 403, cannot_add("hh_form")), ("ghost", 403, cannot_add("hh_form")),
-            ("frank", 403, cannot_add("hh_form")),
             ("erin", 403, cannot_add("hh_form")),          # readonly (project)
             ("bob", 403, cannot_add("hh_form")),           # dataentry
             ("carol", 201, None),                          # editor
@@ -125,12 +119,12 @@ ROWS: dict[tuple[str, str], list[Case]] = {
                     ("admin", 403, cannot_add("hh_form")), ("app", 201, lambda body, world: body["user"] == APP)]),
         Case("any active user may message a user", "/api/v1/messaging",
              json={"target_type": "user", "target_id": "bob", "message": "hi"},
-             calls=[("frank", 403, cannot_add("bob")), ("ghost", 403, cannot_add("bob")), ("dave", 201, None)]),
+             calls=[("ghost", 403, cannot_add("bob")), ("dave", 201, None)]),
     ],
     ("GET", "/api/v1/messaging"): [
         Case("a form's messages need view", "/api/v1/messaging", query={"target_type": "xform", "target_id": "34"},
-             calls=[("dave", 403, NO_PERMISSION), ("ghost", 403, NO_PERMISSION), ("frank", 403, NO_PERMISSION),
-                    ("app", 403, NO_PERMISSION), ("bob", 200, listing_ids("xform")),
+             calls=[("dave", 403, NO_PERMISSION), ("ghost", 403, NO_PERMISSION), ("app", 403, NO_PERMISSION),
+                    ("bob", 200, listing_ids("xform")),
                     ("erin", 200, listing_ids("xform")), ("admin", 200, listing_ids("xform"))]),
         Case("a user's messages are theirs", "/api/v1/messaging", query={"target_type": "user", "target_id": "bob"},
              calls=[("dave", 403, NO_PERMISSION), ("alice", 403, NO_PERMISSION),
@@ -141,14 +135,13 @@ ROWS: dict[tuple[str, str], list[Case]] = {
     ("GET", "/api/v1/stats/messaging"): [
         Case("stats need view", "/api/v1/stats/messaging",
              query={"target_type": "xform", "target_id": "34", "group_by": "day"},
-             calls=[("dave", 403, NO_PERMISSION), ("frank", 403, NO_PERMISSION), ("app", 403, NO_PERMISSION),
+             calls=[("dave", 403, NO_PERMISSION), ("app", 403, NO_PERMISSION),
                     ("bob", 200, lambda body, world: [row["message"] for row in body] == [1]),
                     ("admin", 200, lambda body, world: [row["message"] for row in body] == [1])]),
     ],
     ("GET", "/api/v1/messaging/{message_id}"): [
         Case("a form message needs view", "/api/v1/messaging/{xform}", calls=[
-            ("dave", 403, NO_PERMISSION), ("ghost", 403, NO_PERMISSION), ("frank", 403, NO_PERMISSION),
-            ("app", 403, NO_PERMISSION),
+            ("dave", 403, NO_PERMISSION), ("ghost", 403, NO_PERMISSION), ("app", 403, NO_PERMISSION),
             ("bob", 200, lambda body, world: body["id"] == world["xform"]),   # dataentry
             ("erin", 200, None), ("alice", 200, None), ("admin", 200, None)]),
         Case("a user message is that user's alone", "/api/v1/messaging/{user_msg}", calls=[
@@ -352,7 +345,6 @@ DHIS2_ROWS: dict[tuple[str, str], list[Case]] = {
         Case("any active user or known application", MC,
              json={"subject": "Stock", "text": "Hello", "users": [{"id": "bob"}]},
              calls=[("ghost", 403, web_message(403, "Not authorized to send messages.")),
-                    ("frank", 403, web_message(403, "Not authorized to send messages.")),
                     ("dave", 201, CREATED), ("app", 201, CREATED)],
              after=lambda api, world: len(api.get(MC, user="bob").get_json()["messageConversations"]) == 2
              or pytest.fail("bob should have dave's and the application's conversations")),
@@ -367,14 +359,14 @@ DHIS2_ROWS: dict[tuple[str, str], list[Case]] = {
     ("GET", f"{MC}/{{conversation_id}}"): [
         Case("participants and superusers", MC + "/{mc}", setup=alice_writes_bob, calls=[
             *[(who, 403, web_message(403, "Not authorized to access this conversation."))
-              for who in ("dave", "ghost", "frank", "app", "carol", "erin")],
+              for who in ("dave", "ghost", "app", "carol", "erin")],
             ("bob", 200, lambda body, world: body["id"] == world["mc"] and body["read"] is False),
             ("alice", 200, lambda body, world: body["read"] is True), ("admin", 200, None)]),
     ],
     ("POST", f"{MC}/{{conversation_id}}"): [
         Case("reply: participants and superusers", MC + "/{mc}", setup=alice_writes_bob, json="Thanks",
              calls=[*[(who, 403, web_message(403, "Not authorized to send messages to this conversation."))
-                      for who in ("dave", "ghost", "frank", "app", "carol")],
+                      for who in ("dave", "ghost", "app", "carol")],
                     ("bob", 201, CREATED), ("admin", 201, CREATED)]),
         Case("internal notes need a ticket manager", MC + "/{mc}", setup=alice_writes_bob, json="Note",
              query={"internal": "true"},
@@ -394,7 +386,6 @@ DHIS2_ROWS: dict[tuple[str, str], list[Case]] = {
     ("POST", f"{MC}/feedback"): [
         Case("any active user", MC + "/feedback", query={"subject": "Broken"}, json="It broke",
              calls=[("ghost", 403, web_message(403, "Not authorized to send feedback.")),
-                    ("frank", 403, web_message(403, "Not authorized to send feedback.")),
                     ("app", 403, web_message(403, "Not authorized to send feedback.")),
                     ("dave", 201, web_message(201, "Feedback created"))],
              after=lambda api, world: len(api.get(MC, user="carol").get_json()["messageConversations"]) == 1
@@ -617,7 +608,8 @@ def upload_as(api, user: str, data: bytes = b"register\n") -> str:
 def attach(sender: str, target_type: str, target_id: str, file_key: str, message_key: str):
     def setup(api, world):
         world[file_key] = upload_as(api, sender)
-        world[message_key] = send(api, sender, target_type, target_id, "with a file", attachments=[world[file_key]])
+        world[message_key] = send(api, sender, target_type, target_id, "with a file",
+                                  attachments=[world[file_key]])["id"]
     return setup
 
 
@@ -647,8 +639,8 @@ ROWS.update({
     ("GET", "/api/v1/attachments/{attachment_id}"): [
         Case("a linked file: whoever may read its message, and its uploader", "/api/v1/attachments/{file}",
              setup=attach("alice", "xform", "34", "file", "file_msg"),
-             calls=[("dave", 404, NOT_FOUND), ("ghost", 404, NOT_FOUND), ("frank", 404, NOT_FOUND),
-                    ("app", 404, NOT_FOUND), ("bob", 302, None), ("erin", 302, None), ("admin", 302, None),
+             calls=[("dave", 404, NOT_FOUND), ("ghost", 404, NOT_FOUND), ("app", 404, NOT_FOUND),
+                    ("bob", 302, None), ("erin", 302, None), ("admin", 302, None),
                     ("alice", 302, None)]),
         Case("a user message's file: that user and the uploader", "/api/v1/attachments/{bob_file}",
              setup=attach("carol", "user", "bob", "bob_file", "bob_file_msg"),
@@ -661,8 +653,8 @@ ROWS.update({
     ("GET", "/api/v1/messaging/{message_id}/attachments"): [
         Case("as the message: view on its target", "/api/v1/messaging/{file_msg}/attachments",
              setup=attach("alice", "xform", "34", "file", "file_msg"),
-             calls=[("dave", 403, NO_PERMISSION), ("ghost", 403, NO_PERMISSION), ("frank", 403, NO_PERMISSION),
-                    ("app", 403, NO_PERMISSION), ("bob", 200, file_ids("file")), ("admin", 200, file_ids("file"))]),
+             calls=[("dave", 403, NO_PERMISSION), ("ghost", 403, NO_PERMISSION), ("app", 403, NO_PERMISSION),
+                    ("bob", 200, file_ids("file")), ("admin", 200, file_ids("file"))]),
         Case("a user message: that user alone", "/api/v1/messaging/{user_msg}/attachments",
              calls=[("alice", 403, NO_PERMISSION), ("admin", 403, NO_PERMISSION), ("bob", 200, [])]),
     ],
@@ -771,7 +763,7 @@ def only_bob_opted_in(api, world):
 ROWS.update({
     ("GET", ME): [
         Case("each active user reads their own", ME,
-             calls=[("app", 403, NO_SETTINGS), ("ghost", 403, NO_PERMISSION), ("frank", 403, NO_PERMISSION),
+             calls=[("app", 403, NO_SETTINGS), ("ghost", 403, NO_PERMISSION),
                     ("dave", 200, {"notify_email": False, "notify_sms": False, "email": "dave@example.org",
                                    "phone": None}),
                     ("bob", 200, {"notify_email": False, "notify_sms": False, "email": "bob@example.org",
@@ -779,7 +771,7 @@ ROWS.update({
     ],
     ("PATCH", ME): [
         Case("each active user changes their own", ME, json={"notify_email": True},
-             calls=[("app", 403, NO_SETTINGS), ("ghost", 403, NO_PERMISSION), ("frank", 403, NO_PERMISSION),
+             calls=[("app", 403, NO_SETTINGS), ("ghost", 403, NO_PERMISSION),
                     ("bob", 200, lambda body, world: body["notify_email"] is True)],
              after=only_bob_opted_in),
     ],
@@ -864,12 +856,33 @@ def bad_tokens() -> dict[str, str]:
     }
 
 
+def set_active(directory: dict[str, Any], user: str, active: bool) -> None:
+    from postbox.logic.directory import parse_document, upsert
+
+    entry = next(u for u in directory["users"] if u["id"] == user)
+    upsert(parse_document({"users": [{"email": f"{user}@example.org", **entry, "active": active}]}))
+
+
 @pytest.fixture
-def world(api, stream) -> dict[str, str]:
-    ids = {"xform": send(api, "carol", "xform", "34", "Form message"),
-           "user_msg": send(api, "alice", "user", "bob", "Hi Bob")}
+def world(api, stream, directory) -> dict[str, str]:
+    set_active(directory, "frank", True)      # frank had an inbox, an alert and a conversation before he left
+    ids = {"xform": send(api, "carol", "xform", "34", "Form message")["id"],
+           "user_msg": send(api, "alice", "user", "bob", "Hi Bob")["id"],
+           "frank_msg": send(api, "dave", "user", "frank", "Hi Frank")["id"]}
+    assert api.request("PUT", "/aalam/base/message", app=APP, json={"message": {
+        **ALERT["message"], "receiver": [{"type": "users", "value": ["frank@example.org"]}]}}).status_code == 200
+    conversation = {"subject": "Hi", "text": "Frank?", "users": [{"id": "frank"}]}
+    assert api.post(MC, app=APP, json=conversation).status_code == 201
     stream.drain()
+    set_active(directory, "frank", False)
     return ids
+
+
+def inactive_refusal(function: str) -> dict[str, Any]:
+    """403 in the face's shape: DHIS2's WebMessage from its functions, `{"detail": ...}` elsewhere."""
+    if function.startswith("Dhis2") or function == "UploadFileResourceFunction":
+        return web_message(403, INACTIVE)
+    return {"detail": INACTIVE}
 
 
 @pytest.mark.parametrize("route", sorted(set(TEMPLATE_ROUTES) | set(ROWS)), ids=lambda r: f"{r[0]} {r[1]}")
@@ -896,6 +909,10 @@ def test_authorization_matrix(api, stream, world, route):
                 response = call(token=token)
                 assert (response.status_code, response.get_json()) == (401, UNAUTHENTICATED), (case.name, label)
                 assert response.headers.get("WWW-Authenticate") == 'Bearer realm="api"'
+            # The inactive column: frank, whatever the route and whatever he had.
+            response = call(user="frank")
+            refusal = inactive_refusal(TEMPLATE_ROUTES[route].function)
+            assert (response.status_code, response.get_json()) == (403, refusal), case.name
         for caller, status, expected in case.calls:
             response = call(**_as(caller))
             got = response.get_json() if response.get_data() else None
@@ -909,6 +926,23 @@ def test_authorization_matrix(api, stream, world, route):
         if case.after:
             stream.drain()
             case.after(api, world)
+
+
+def test_an_inactive_users_refused_changes_change_nothing(api, stream, world, directory):
+    """frank's read-all, entry delete and alert read are refused before any write: his inbox is as it was (and so
+    no alert read reaches the stream, which would call the application back)."""
+    set_active(directory, "frank", True)
+    alert = next(e for e in api.get("/api/v1/inbox", user="frank").get_json()["items"] if e["kind"] == "alert")
+    set_active(directory, "frank", False)
+    for method, path, query in (("POST", "/api/v1/inbox/read-all", {}),
+                                ("DELETE", f"/api/v1/inbox/{world['frank_msg']}", {}),
+                                ("POST", f"/aalam/base/message/{alert['source_id']}", {"read": "true"})):
+        assert api.request(method, path, user="frank", query_string=query).status_code == 403, path
+    stream.drain()
+    set_active(directory, "frank", True)
+    entries = api.get("/api/v1/inbox", user="frank").get_json()["items"]
+    assert sorted(e["kind"] for e in entries) == ["alert", "conversation", "message"]
+    assert not any(e["read"] for e in entries)
 
 
 def test_every_authorized_route_is_authorized_in_the_template():

@@ -7,7 +7,7 @@ import json
 from email import message_from_string, policy
 
 import pytest
-from dhis2_support import MC, create, feedback, reply
+from support.dhis2 import MC, create, feedback, reply
 
 QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/postbox-local-channels"
 APP = "acme/billing"

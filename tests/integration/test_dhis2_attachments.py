@@ -6,7 +6,7 @@ import io
 from urllib.parse import parse_qs, urlparse
 
 import requests
-from dhis2_support import MC, TEXT, assert_web_message, uid_of
+from support.dhis2 import MC, TEXT, assert_web_message, uid_of
 
 CONTENT = b"district,cases\nD1,4\n"
 

@@ -8,12 +8,11 @@ import math
 import re
 
 import pytest
-from dhis2_support import (
+from support.dhis2 import (
     CREATED,
     MC,
     UID,
     XML,
-    add_directory,
     assert_web_message,
     create,
     get,
@@ -23,6 +22,7 @@ from dhis2_support import (
     reply,
     uid_of,
 )
+from support.directory import add_directory
 
 from postbox_local.metering import dynamodb_requests
 

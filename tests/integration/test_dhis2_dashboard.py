@@ -2,7 +2,7 @@
 controller tests
 MeControllerTest#testGetDashboard): the caller's unread conversations, and nothing else of their inbox."""
 
-from dhis2_support import MC, create, feedback, reply
+from support.dhis2 import MC, create, feedback, reply
 
 
 def dashboard(api, user: str, path: str = "/api/me/dashboard") -> int:

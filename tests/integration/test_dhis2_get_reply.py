@@ -1,11 +1,10 @@
 """DHIS2 face: getting one conversation and replying (docs/dhis2.md; ported from DHIS2's controller tests
 §4.1 #4 #5 #10 #20–#23, §4.3), with the MQTT events and inbox entries the stream makes of them."""
 
-from dhis2_support import (
+from support.dhis2 import (
     CREATED,
     MC,
     TEXT,
-    add_directory,
     assert_web_message,
     create,
     feedback,
@@ -14,8 +13,8 @@ from dhis2_support import (
     listing,
     participants,
     reply,
-    ringo,
 )
+from support.directory import add_directory, ringo
 
 NOT_FOUND_GET = "No MessageConversation found with UID: {}"
 

@@ -7,7 +7,7 @@ queryOperator, internal notes hidden from non-managers, and the dxf2 XML list.
 from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
 
-from dhis2_support import MC, XML, assert_web_message, create, feedback, ids, listing, reply
+from support.dhis2 import MC, XML, assert_web_message, create, feedback, ids, listing, reply
 
 DXF = "{http://dhis2.org/schema/dxf/2.0}"
 

@@ -2,20 +2,8 @@
 hard delete (docs/dhis2.md; ported from DHIS2's controller tests)."""
 
 import pytest
-from dhis2_support import (
-    MC,
-    TEXT,
-    add_directory,
-    assert_web_message,
-    create,
-    feedback,
-    get,
-    ids,
-    participants,
-    reply,
-    ringo,
-    uid_of,
-)
+from support.dhis2 import MC, TEXT, assert_web_message, create, feedback, get, ids, participants, reply, uid_of
+from support.directory import add_directory, ringo
 
 NO_ID = {"message": "No MessageConversation found for the given ID."}
 NO_IDS = {"message": "No MessageConversations found for the given IDs."}        # read/unread: "IDs."

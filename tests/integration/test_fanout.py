@@ -2,69 +2,18 @@
 idempotently,
 and a deleted message takes its entries along."""
 
-import copy
-
 import pytest
+from support.directory import add_directory
+from support.ona import send
+from support.table import entry_count, entry_owners, stored_entry
 
 INBOX = "/api/v1/inbox"
 
 
-def send(api, sender: str | None, target_type: str, target_id, text: str = "hello", *, app: str | None = None,
-         verb: str | None = None) -> dict:
-    body = {"target_type": target_type, "target_id": target_id, "message": text, **({"verb": verb} if verb else {})}
-    response = api.post("/api/v1/messaging", user=sender, app=app, json=body)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def entry_owners(source_id: str) -> list[str]:
-    """The users holding an inbox entry for a source, read from the table itself."""
-    from postbox.dal import table
-
-    pages = table.client().get_paginator("scan").paginate(
-        TableName=table.table_name(), FilterExpression="SK = :sk",
-        ExpressionAttributeValues={":sk": {"S": f"IN#{source_id}"}})
-    return sorted(item["PK"]["S"].removeprefix("USER#") for page in pages for item in page["Items"])
-
-
-def entry_count() -> int:
-    from postbox.dal import table
-
-    pages = table.client().get_paginator("scan").paginate(
-        TableName=table.table_name(), FilterExpression="begins_with(SK, :p)",
-        ExpressionAttributeValues={":p": {"S": "IN#"}})
-    return sum(page["Count"] for page in pages)
-
-
-def stored_entry(user: str, source_id: str) -> dict | None:
-    from postbox.dal import keys, table
-
-    return table.get(keys.inbox_key(user, source_id), consistent=True)
-
-
-def consumer(stream, name: str):
-    return next(c for c in stream.pump.consumers if c.spec.function == name)
-
-
 @pytest.fixture
-def fanout_events(stream, monkeypatch) -> list[dict]:
-    """Every Lambda event the fan-out function receives from the pump."""
-    function = consumer(stream, "FanoutFunction").function
-    original = function.invoke
-    events: list[dict] = []
-
-    def recording(event):
-        events.append(copy.deepcopy(event))
-        return original(event)
-
-    monkeypatch.setattr(function, "invoke", recording)
-    return events
-
-
-def load(document: dict) -> None:
-    from postbox.logic.directory import parse_document, upsert
-
-    upsert(parse_document(document))
+def fanout_calls(stream, monkeypatch) -> list[tuple[dict, dict]]:
+    """(event, response) of every fan-out invocation by the pump."""
+    return stream.invocations("FanoutFunction", monkeypatch)
 
 
 # -- recipients ---------------------------------------------------------------------------------------------
@@ -118,13 +67,13 @@ def test_application_events_reach_every_viewer(api, stream):
 
 
 def test_inactive_users_are_skipped(api, stream):
-    load({"targets": [{"type": "xform", "id": "34", "name": "hh_form", "project": "12",
+    add_directory({"targets": [{"type": "xform", "id": "34", "name": "hh_form", "project": "12",
                        "acl": {"bob": "dataentry", "carol": "editor", "frank": "readonly"}}]})
     message = send(api, "carol", "xform", 34)
     stream.drain()
     assert entry_owners(message["id"]) == ["alice", "bob", "erin"]
 
-    load({"users": [{"id": "erin", "username": "erin", "active": False}]})
+    add_directory({"users": [{"id": "erin", "username": "erin", "active": False}]})
     later = send(api, "carol", "xform", 34)
     stream.drain()
     assert entry_owners(later["id"]) == ["alice", "bob"]
@@ -133,19 +82,19 @@ def test_inactive_users_are_skipped(api, stream):
 # -- idempotency ---------------------------------------------------------------------------------------------
 
 
-def test_redelivered_insert_neither_duplicates_nor_resets_entries(api, stream, published, fanout_events):
+def test_redelivered_insert_neither_duplicates_nor_resets_entries(api, stream, published, fanout_calls):
     message = send(api, "carol", "xform", 34, "once")
     stream.drain()
-    assert len(fanout_events) == 1
+    assert len(fanout_calls) == 1
     assert api.post(f"/api/v1/messaging/{message['id']}/read", user="bob").get_json() == {"markedRead": [message["id"]]}
     stream.drain()
     bob_before = stored_entry("bob", message["id"])
     assert bob_before["read"] is True
     published_before = len(published())
 
-    function = consumer(stream, "FanoutFunction").function
+    function = stream.consumer("FanoutFunction").function
     for _ in range(2):
-        assert function.invoke(fanout_events[0]) == {"batchItemFailures": []}
+        assert function.invoke(fanout_calls[0][0]) == {"batchItemFailures": []}
     stream.drain()
 
     assert entry_owners(message["id"]) == ["alice", "bob", "erin"]
@@ -156,7 +105,7 @@ def test_redelivered_insert_neither_duplicates_nor_resets_entries(api, stream, p
     assert len(published()) == published_before  # nothing was rewritten, so nothing new to publish
 
 
-def test_fan_out_of_the_same_change_twice_writes_only_missing_entries(api, stream, fanout_events):
+def test_fan_out_of_the_same_change_twice_writes_only_missing_entries(api, stream, fanout_calls):
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
     from postbox.logic.fanout import deliver_message, fan_out
@@ -164,7 +113,7 @@ def test_fan_out_of_the_same_change_twice_writes_only_missing_entries(api, strea
 
     message = send(api, "carol", "xform", 34)
     stream.drain()
-    change = change_from_record(DynamoDBRecord(fanout_events[0]["Records"][0]))
+    change = change_from_record(DynamoDBRecord(fanout_calls[0][0]["Records"][0]))
     assert change.event == "INSERT" and change.new["id"] == message["id"]
     api.post(f"{INBOX}/archive", user="alice", json={"ids": [message["id"]]})
     api.delete(f"{INBOX}/{message['id']}", user="erin")  # erin's copy is gone; bob's is untouched
@@ -230,9 +179,9 @@ def test_deleting_a_user_message_removes_the_users_entry(api, stream):
 def test_fan_out_writes_in_batches_of_at_most_25(api, stream, monkeypatch):
     from postbox.dal import table
 
-    monkeypatch.setattr(stream.pump, "consumers", [consumer(stream, "FanoutFunction")])  # the fan-out's writes only
+    monkeypatch.setattr(stream.pump, "consumers", [stream.consumer("FanoutFunction")])  # the fan-out's writes only
     users = [f"member{i:02d}" for i in range(60)]
-    load({"users": [{"id": u, "username": u} for u in users],
+    add_directory({"users": [{"id": u, "username": u} for u in users],
           "targets": [{"type": "xform", "id": "99", "name": "big_form", "acl": dict.fromkeys(users, "readonly")}]})
     calls: list[int] = []
 

@@ -19,30 +19,14 @@ from collections import Counter
 from types import SimpleNamespace
 
 import pytest
+from support.ona import send
+from support.table import inbox_entries
 
 FLAKY_FAILURES = 3       # a flaky publish fails this many attempts, then succeeds
 FAILING_PERCENT = 30     # of the stream's records: the flaky ones and the stuck one
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------
-
-
-def send(api, sender: str, target_type: str, target_id: str, text: str) -> dict:
-    response = api.post("/api/v1/messaging", user=sender,
-                        json={"target_type": target_type, "target_id": target_id, "message": text})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def inbox_entries() -> Counter:
-    """(user, source id) -> how many entries the table holds (a scan: tests only)."""
-    from postbox.dal import table
-
-    pages = table.client().get_paginator("scan").paginate(
-        TableName=table.table_name(), FilterExpression="begins_with(SK, :p)",
-        ExpressionAttributeValues={":p": {"S": "IN#"}})
-    return Counter((item["PK"]["S"].removeprefix("USER#"), item["SK"]["S"].removeprefix("IN#"))
-                   for page in pages for item in page["Items"])
 
 
 def queued_batches(queue_url: str) -> list[dict]:

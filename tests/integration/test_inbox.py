@@ -1,6 +1,7 @@
 """The native inbox, /api/v1/inbox (docs/inbox.md), and POST /api/v1/messaging/{id}/read, through the gateway."""
 
 import pytest
+from support.ona import send, send_to_user
 
 INBOX = "/api/v1/inbox"
 ITEM_FIELDS = {"id", "kind", "source_id", "from", "from_name", "subject", "text", "truncated", "created_at", "read",
@@ -10,16 +11,9 @@ INVALID_CURSOR = {"detail": "Invalid cursor."}
 NOT_FOUND = {"detail": "Not found."}
 
 
-def send(api, sender: str, to: str, text: str = "hello", target_type: str = "user") -> dict:
-    response = api.post("/api/v1/messaging", user=sender,
-                        json={"target_type": target_type, "target_id": to, "message": text})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
 def send_many(api, stream, n: int, sender: str = "alice", to: str = "bob") -> list[str]:
     """n messages to a user, delivered; their ids oldest first."""
-    ids = [send(api, sender, to, f"message {i}")["id"] for i in range(n)]
+    ids = [send_to_user(api, sender, to, f"message {i}")["id"] for i in range(n)]
     stream.drain()
     return ids
 
@@ -78,8 +72,8 @@ def inbox_events(published, user: str = "bob") -> list[tuple[str, str, int]]:
 
 
 def test_inbox_lists_newest_first_with_exactly_the_item_fields(api, stream):
-    first = send(api, "alice", "bob", "first")
-    second = send(api, "carol", "bob", "second")
+    first = send_to_user(api, "alice", "bob", "first")
+    second = send_to_user(api, "carol", "bob", "second")
     stream.drain()
 
     page = inbox(api)
@@ -99,8 +93,8 @@ def test_inbox_lists_newest_first_with_exactly_the_item_fields(api, stream):
 
 def test_long_message_is_previewed_in_the_inbox_and_whole_in_the_api(api, stream):
     text = "".join(chr(ord("a") + i % 26) for i in range(600))
-    message = send(api, "alice", "bob", text)
-    exact = send(api, "alice", "bob", "x" * 500)
+    message = send_to_user(api, "alice", "bob", text)
+    exact = send_to_user(api, "alice", "bob", "x" * 500)
     stream.drain()
 
     items = {item["id"]: item for item in inbox(api)["items"]}
@@ -328,7 +322,7 @@ def test_read_state_changes_while_archived_take_effect_on_unarchive(api, stream)
 
 
 def test_delete_removes_only_the_callers_copy(api, stream):
-    message = send(api, "carol", "34", "to the form", target_type="xform")
+    message = send(api, "carol", "xform", "34", "to the form")
     stream.drain()
     assert message["id"] in inbox_ids(api, "bob") and message["id"] in inbox_ids(api, "alice")
 
@@ -358,7 +352,7 @@ def test_delete_of_an_archived_entry(api, stream):
 
 
 def test_messaging_read_marks_the_callers_entry(api, stream):
-    message = send(api, "carol", "34", "form news", target_type="xform")
+    message = send(api, "carol", "xform", "34", "form news")
     stream.drain()
 
     response = api.post(f"/api/v1/messaging/{message['id']}/read", user="bob")
@@ -376,8 +370,8 @@ def test_messaging_read_marks_the_callers_entry(api, stream):
 
 
 def test_a_user_never_sees_or_changes_another_users_entries(api, stream):
-    to_alice = send(api, "bob", "alice", "for alice only")
-    to_bob = send(api, "alice", "bob", "for bob")
+    to_alice = send_to_user(api, "bob", "alice", "for alice only")
+    to_bob = send_to_user(api, "alice", "bob", "for bob")
     stream.drain()
     theirs = to_alice["id"]
 
@@ -395,7 +389,7 @@ def test_a_user_never_sees_or_changes_another_users_entries(api, stream):
 
 
 def test_applications_have_no_inbox(api, stream):
-    message = send(api, "alice", "bob")
+    message = send_to_user(api, "alice", "bob")
     stream.drain()
     requests = [
         ("GET", INBOX, None), ("GET", f"{INBOX}/counts", None),
@@ -416,8 +410,8 @@ def test_applications_have_no_inbox(api, stream):
 
 
 def test_every_inbox_change_is_published_to_the_users_inbox_topic(api, stream, published):
-    message_id = send(api, "alice", "bob", "watch me")["id"]
-    other_id = send(api, "carol", "bob", "another")["id"]
+    message_id = send_to_user(api, "alice", "bob", "watch me")["id"]
+    other_id = send_to_user(api, "carol", "bob", "another")["id"]
     stream.drain()
     assert inbox_events(published) == [("created", message_id, 2), ("created", other_id, 2)]
 

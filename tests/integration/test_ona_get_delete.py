@@ -1,20 +1,13 @@
 """GET and DELETE /api/v1/messaging/{id}, 405 for PUT/PATCH, 401 everywhere (docs/ona.md; ported from Ona's test
 suite)."""
 
-MESSAGING = "/api/v1/messaging"
+from support.ona import MESSAGING, send
+
 NO_PERMISSION = {"detail": "You do not have permission to perform this action."}
 NOT_FOUND = {"detail": "Not found."}
 UNAUTHENTICATED = {"detail": "Authentication credentials were not provided."}
 UNKNOWN_ULID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
 MALFORMED_IDS = ["abc", "1", "01arz3ndektsv4rrffq69g5fav", UNKNOWN_ULID + "A", "01ARZ3NDEKTSV4RRFFQ69G5FAU!"]
-
-
-def post(api, caller: str, target_type: str, target_id, message: str = "Hello World!", **kwargs) -> dict:
-    who = {"app": caller} if "/" in caller else {"user": caller}
-    response = api.post(MESSAGING, **who,
-                        json={"target_type": target_type, "target_id": target_id, "message": message, **kwargs})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
 
 
 def without_target(body: dict) -> dict:
@@ -38,7 +31,7 @@ def inbox_ids(api, user: str) -> list[str]:
 
 def test_retrieve_message(api):
     """Ona test 10: the target user gets the POST body without the target fields."""
-    created = post(api, "alice", "user", "alice")
+    created = send(api, "alice", "user", "alice")
 
     response = api.get(f"{MESSAGING}/{created['id']}", user="alice")
 
@@ -49,7 +42,7 @@ def test_retrieve_message(api):
 
 def test_retrieve_user_target_only_by_that_user(api):
     """Ona test 13, and neither the sender nor a superuser may read another user's message."""
-    created = post(api, "alice", "user", "bob", "for Bob only")
+    created = send(api, "alice", "user", "bob", "for Bob only")
 
     assert api.get(f"{MESSAGING}/{created['id']}", user="bob").get_json() == without_target(created)
     for caller in ("alice", "admin", "dave", "frank"):
@@ -58,8 +51,8 @@ def test_retrieve_user_target_only_by_that_user(api):
 
 
 def test_retrieve_needs_view_on_the_target(api):
-    form = post(api, "carol", "xform", 34, "form news")
-    event = post(api, "acme/billing", "entitylist", "trees", '{"id": [3]}', verb="entitylist_imported")
+    form = send(api, "carol", "xform", 34, "form news")
+    event = send(api, "acme/billing", "entitylist", "trees", '{"id": [3]}', verb="entitylist_imported")
 
     for caller in ("alice", "bob", "carol", "erin", "admin"):  # owner (project), dataentry, editor, readonly, su
         response = api.get(f"{MESSAGING}/{form['id']}", user=caller)
@@ -73,7 +66,7 @@ def test_retrieve_needs_view_on_the_target(api):
 
 
 def test_retrieve_unknown_or_malformed_id_is_404(api):
-    post(api, "alice", "user", "alice")
+    send(api, "alice", "user", "alice")
 
     for message_id in [UNKNOWN_ULID, *MALFORMED_IDS]:
         response = api.get(f"{MESSAGING}/{message_id}", user="alice")
@@ -85,7 +78,7 @@ def test_retrieve_unknown_or_malformed_id_is_404(api):
 
 def test_delete_message(api):
     """Ona test 5: the target user deletes; 204 with an empty body and the message is gone."""
-    created = post(api, "alice", "user", "alice")
+    created = send(api, "alice", "user", "alice")
 
     response = api.delete(f"{MESSAGING}/{created['id']}", user="alice")
 
@@ -99,7 +92,7 @@ def test_delete_message(api):
 
 
 def test_delete_user_target_only_by_that_user(api):
-    created = post(api, "alice", "user", "bob")
+    created = send(api, "alice", "user", "bob")
 
     for caller in ("alice", "admin", "dave"):  # the sender, a superuser, a stranger
         response = api.delete(f"{MESSAGING}/{created['id']}", user=caller)
@@ -110,9 +103,9 @@ def test_delete_user_target_only_by_that_user(api):
 
 
 def test_delete_needs_manager_or_owner_on_forms_keys_and_entity_lists(api):
-    form = post(api, "carol", "xform", 34)
-    key = post(api, "alice", "kmskey", "key-1")
-    trees = post(api, "alice", "entitylist", "trees")
+    form = send(api, "carol", "xform", 34)
+    key = send(api, "alice", "kmskey", "key-1")
+    trees = send(api, "alice", "entitylist", "trees")
 
     for caller, message in [("carol", form), ("bob", form), ("erin", form), ("dave", form),  # editor, dataentry...
                             ("bob", trees), ("dave", key)]:
@@ -129,8 +122,8 @@ def test_delete_on_a_project_needs_owner(api):
     directory = {"targets": [{"type": "project", "id": "12", "name": "Household survey",
                               "acl": {"alice": "owner", "erin": "readonly", "dave": "manager"}}]}
     assert api.post("/api/v1/directory", user="admin", json=directory).status_code == 200
-    first = post(api, "alice", "project", 12)
-    second = post(api, "dave", "project", 12)  # a manager may post
+    first = send(api, "alice", "project", 12)
+    second = send(api, "dave", "project", 12)  # a manager may post
 
     for caller in ("dave", "erin", "carol"):
         response = api.delete(f"{MESSAGING}/{first['id']}", user=caller)
@@ -147,8 +140,8 @@ def test_delete_unknown_or_malformed_id_is_404(api):
 
 
 def test_delete_removes_the_recipients_inbox_entries(api, stream):
-    created = post(api, "carol", "xform", 34, "soon gone")
-    kept = post(api, "carol", "xform", 34, "stays")
+    created = send(api, "carol", "xform", 34, "soon gone")
+    kept = send(api, "carol", "xform", 34, "stays")
     stream.drain()
     for user in ("alice", "bob", "erin"):
         assert inbox_ids(api, user) == [kept["id"], created["id"]], user
@@ -164,7 +157,7 @@ def test_delete_removes_the_recipients_inbox_entries(api, stream):
 
 
 def test_put_and_patch_are_405(api):
-    created = post(api, "alice", "user", "alice")
+    created = send(api, "alice", "user", "alice", "Hello World!")
 
     for method in ("PUT", "PATCH"):
         for path in (f"{MESSAGING}/{created['id']}", f"{MESSAGING}/{UNKNOWN_ULID}", MESSAGING):
@@ -178,7 +171,7 @@ def test_put_and_patch_are_405(api):
 
 def test_anonymous_is_401_on_every_route(api):
     """Ona test 11 (retrieve, delete) and every other route of the face."""
-    created = post(api, "alice", "user", "alice")
+    created = send(api, "alice", "user", "alice")
     requests = [
         ("GET", f"{MESSAGING}/{created['id']}"), ("GET", f"{MESSAGING}/{UNKNOWN_ULID}"),
         ("DELETE", f"{MESSAGING}/{created['id']}"), ("PUT", f"{MESSAGING}/{created['id']}"),

@@ -1,16 +1,9 @@
 """GET /api/v1/messaging: parameters, permission, filters and order (docs/ona.md; ported from Ona's test suite)."""
 
-MESSAGING = "/api/v1/messaging"
+from support.ona import MESSAGING, send
+
 NO_PERMISSION = {"detail": "You do not have permission to perform this action."}
 ITEM_FIELDS = ["id", "verb", "message", "user", "timestamp"]
-
-
-def post(api, caller: str, target_type: str, target_id, message: str = "Hello World!", **kwargs) -> dict:
-    who = {"app": caller} if "/" in caller else {"user": caller}
-    response = api.post(MESSAGING, **who,
-                        json={"target_type": target_type, "target_id": target_id, "message": message, **kwargs})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
 
 
 def listed(body: dict) -> dict:
@@ -23,7 +16,7 @@ def get_list(api, caller: str = "alice", **params):
 
 def test_list_messages(api):
     """Ona test 6 (a)-(f)."""
-    created = post(api, "alice", "user", "alice")
+    created = send(api, "alice", "user", "alice")
 
     # (a) the one message, equal to the POST body without the target fields
     response = get_list(api, target_type="user", target_id="alice")
@@ -52,7 +45,7 @@ def test_list_messages(api):
 
 
 def test_user_target_is_listed_only_by_that_user_or_a_superuser(api):
-    created = post(api, "alice", "user", "bob", "Hi Bob")
+    created = send(api, "alice", "user", "bob", "Hi Bob")
 
     assert get_list(api, "bob", target_type="user", target_id="bob").get_json() == [listed(created)]
     assert get_list(api, "admin", target_type="user", target_id="bob").get_json() == [listed(created)]
@@ -62,8 +55,8 @@ def test_user_target_is_listed_only_by_that_user_or_a_superuser(api):
 
 
 def test_other_targets_need_view(api):
-    created = post(api, "carol", "xform", 34, "Form news")
-    project = post(api, "alice", "project", 12, "Project news")
+    created = send(api, "carol", "xform", 34, "Form news")
+    project = send(api, "alice", "project", 12, "Project news")
 
     for caller in ("alice", "bob", "carol", "erin", "admin"):  # owner (project), dataentry, editor, readonly, su
         response = get_list(api, caller, target_type="xform", target_id="34")
@@ -88,7 +81,7 @@ def test_nonexistent_target_is_403_for_users_and_empty_for_a_superuser(api):
 
 
 def test_newest_first(api):
-    created = [post(api, "carol", "xform", 34, f"m{i}") for i in range(4)]
+    created = [send(api, "carol", "xform", 34, f"m{i}") for i in range(4)]
 
     response = get_list(api, "bob", target_type="xform", target_id="34")
 
@@ -96,9 +89,9 @@ def test_newest_first(api):
 
 
 def test_verb_filter(api):
-    message = post(api, "carol", "xform", 34, "a message")
-    event = post(api, "acme/billing", "xform", 34, '{"id": [1]}', verb="submission_created")
-    edited = post(api, "acme/billing", "xform", 34, '{"id": [1]}', verb="submission_edited")
+    message = send(api, "carol", "xform", 34, "a message")
+    event = send(api, "acme/billing", "xform", 34, '{"id": [1]}', verb="submission_created")
+    edited = send(api, "acme/billing", "xform", 34, '{"id": [1]}', verb="submission_edited")
 
     def verbs(**params):
         response = get_list(api, "bob", target_type="xform", target_id="34", **params)
@@ -112,9 +105,9 @@ def test_verb_filter(api):
 
 
 def test_user_filter(api):
-    by_carol = post(api, "carol", "xform", 34, "from carol")
-    by_alice = post(api, "alice", "xform", 34, "from alice")
-    by_app = post(api, "acme/billing", "xform", 34, "{}", verb="form_updated")
+    by_carol = send(api, "carol", "xform", 34, "from carol")
+    by_alice = send(api, "alice", "xform", 34, "from alice")
+    by_app = send(api, "acme/billing", "xform", 34, "{}", verb="form_updated")
 
     def users(**params):
         response = get_list(api, "erin", target_type="xform", target_id="34", **params)
@@ -131,9 +124,9 @@ def test_user_filter(api):
 
 
 def test_target_ids_are_kept_apart(api):
-    mine = post(api, "alice", "user", "alice", "to alice")
-    post(api, "alice", "user", "bob", "to bob")
-    post(api, "carol", "xform", 34, "to the form")
+    mine = send(api, "alice", "user", "alice", "to alice")
+    send(api, "alice", "user", "bob", "to bob")
+    send(api, "carol", "xform", 34, "to the form")
 
     assert get_list(api, target_type="user", target_id="alice").get_json() == [listed(mine)]
     assert get_list(api, target_type="project", target_id="12").get_json() == []
@@ -141,10 +134,10 @@ def test_target_ids_are_kept_apart(api):
 
 def test_new_and_deleted_messages_show_at_once(api):
     """Ona test 7 runs the other way here: Postbox has no 10-minute list cache (docs/ona.md)."""
-    first = post(api, "alice", "user", "alice", "first")
+    first = send(api, "alice", "user", "alice", "first")
     assert get_list(api, target_type="user", target_id="alice").get_json() == [listed(first)]
 
-    second = post(api, "alice", "user", "alice", "second")
+    second = send(api, "alice", "user", "alice", "second")
     assert get_list(api, target_type="user", target_id="alice").get_json() == [listed(second), listed(first)]
 
     assert api.delete(f"{MESSAGING}/{second['id']}", user="alice").status_code == 204
@@ -153,7 +146,7 @@ def test_new_and_deleted_messages_show_at_once(api):
 
 def test_anonymous_list_is_401(api):
     """Ona tests 9 and 11 (list): 401 even after an authenticated request for the same URL."""
-    post(api, "alice", "user", "alice")
+    send(api, "alice", "user", "alice")
     assert get_list(api, target_type="user", target_id="alice").status_code == 200
 
     for params in ({"target_type": "user", "target_id": "alice"}, {"target_type": "xform", "target_id": "1"}, {}):

@@ -6,8 +6,6 @@ docs/ona.md; ported from Ona's test suite and its pagination examples.
 import json
 import re
 
-import pytest
-
 MESSAGING = "/api/v1/messaging"
 BASE = "http://localhost/api/v1/messaging"
 SELF = {"target_type": "user", "target_id": "alice"}
@@ -17,18 +15,11 @@ PAGE_TOO_LARGE = {"detail": "Page too large; use a smaller page_size or cursor p
 NEXT_LINK = re.compile(r'<http://localhost(/api/v1/messaging\?cursor=([A-Za-z0-9_.-]+)&[^>]*)>; rel="next"')
 
 
-@pytest.fixture
-def settings_env(monkeypatch):
-    """Set environment settings for one test (settings are read once and cached)."""
-    from postbox.settings import get_settings
-
-    def apply(**values: int) -> None:
-        for name, value in values.items():
-            monkeypatch.setenv(name, str(value))
-        get_settings.cache_clear()
-
-    yield apply
-    get_settings.cache_clear()
+def links(page_size: object, *rels: tuple[str, int | None], query: str = "target_id=alice&target_type=user") -> str:
+    """Ona's Link header, one `<url>; rel="..."` per (rel, page); a page of None has no `page` parameter (Ona's
+    prev link to page 1)."""
+    return ", ".join(f'<{BASE}?{f"page={page}&" if page else ""}page_size={page_size}&{query}>; rel="{rel}"'
+                     for rel, page in rels)
 
 
 def post_many(api, n: int, caller: str = "alice", target: dict = SELF, text: str = "Hello") -> list[dict]:
@@ -63,9 +54,7 @@ def test_retrieve_pagination(api):
     response = get_list(api, page_size="2")
     assert response.status_code == 200
     assert response.get_json() == messages[:2]
-    assert response.headers["Link"] == (
-        f'<{BASE}?page=2&page_size=2&target_id=alice&target_type=user>; rel="next", '
-        f'<{BASE}?page=2&page_size=2&target_id=alice&target_type=user>; rel="last"')
+    assert response.headers["Link"] == links(2, ("next", 2), ("last", 2))
 
 
 def test_page_two_of_four(api):
@@ -75,11 +64,7 @@ def test_page_two_of_four(api):
     response = get_list(api, page="2", page_size="1")
 
     assert response.get_json() == [messages[1]]
-    assert response.headers["Link"] == (
-        f'<{BASE}?page_size=1&target_id=alice&target_type=user>; rel="prev", '
-        f'<{BASE}?page=3&page_size=1&target_id=alice&target_type=user>; rel="next", '
-        f'<{BASE}?page=4&page_size=1&target_id=alice&target_type=user>; rel="last", '
-        f'<{BASE}?page=1&page_size=1&target_id=alice&target_type=user>; rel="first"')
+    assert response.headers["Link"] == links(1, ("prev", None), ("next", 3), ("last", 4), ("first", 1))
 
 
 def test_every_page_and_page_last(api):
@@ -87,15 +72,11 @@ def test_every_page_and_page_last(api):
 
     first = get_list(api, page="1", page_size="1")
     assert first.get_json() == [messages[0]]
-    assert first.headers["Link"] == (
-        f'<{BASE}?page=2&page_size=1&target_id=alice&target_type=user>; rel="next", '
-        f'<{BASE}?page=3&page_size=1&target_id=alice&target_type=user>; rel="last"')
+    assert first.headers["Link"] == links(1, ("next", 2), ("last", 3))
     for page in ("3", "last"):
         response = get_list(api, page=page, page_size="1")
         assert response.get_json() == [messages[2]], page
-        assert response.headers["Link"] == (
-            f'<{BASE}?page=2&page_size=1&target_id=alice&target_type=user>; rel="prev", '
-            f'<{BASE}?page=1&page_size=1&target_id=alice&target_type=user>; rel="first"')
+        assert response.headers["Link"] == links(1, ("prev", 2), ("first", 1))
 
 
 def test_link_keeps_filters_sorted_and_follows_the_request_host(api):
@@ -122,9 +103,8 @@ def test_page_numbers_count_only_matching_messages(api):
     pages = [api.get(MESSAGING, user="bob", query_string={**params, "page": page}) for page in ("1", "2", "last")]
 
     assert [p.get_json() for p in pages] == [[alice[0]], [alice[1]], [alice[2]]]
-    assert pages[2].headers["Link"] == (
-        f'<{BASE}?page=2&page_size=1&target_id=34&target_type=xform&user=alice>; rel="prev", '
-        f'<{BASE}?page=1&page_size=1&target_id=34&target_type=xform&user=alice>; rel="first"')
+    assert pages[2].headers["Link"] == links(1, ("prev", 2), ("first", 1),
+                                            query="target_id=34&target_type=xform&user=alice")
     response = api.get(MESSAGING, user="bob", query_string={**params, "page": "4"})
     assert (response.status_code, response.get_json()) == (404, INVALID_PAGE)
     response = api.get(MESSAGING, user="bob", query_string={**params, "user": "carol", "page": "2"})
@@ -163,35 +143,31 @@ def test_page_size_defaults():
     assert (Settings().PAGE_SIZE_DEFAULT, Settings().PAGE_SIZE_MAX) == (1000, 10000)
 
 
-def test_bad_page_size_falls_back_to_the_default(api, settings_env):
-    settings_env(PAGE_SIZE_DEFAULT=2)
+def test_bad_page_size_falls_back_to_the_default(api, settings):
+    settings(PAGE_SIZE_DEFAULT=2)
     messages = post_many(api, 3)
 
     for bad in ("abc", "0", "-3", "", "2.5"):
         response = get_list(api, page_size=bad)
         assert response.get_json() == messages[:2], bad
-        assert response.headers["Link"] == (
-            f'<{BASE}?page=2&page_size={bad}&target_id=alice&target_type=user>; rel="next", '
-            f'<{BASE}?page=2&page_size={bad}&target_id=alice&target_type=user>; rel="last"')
+        assert response.headers["Link"] == links(bad, ("next", 2), ("last", 2))
     assert get_list(api).get_json() == messages[:2]
 
 
-def test_page_size_is_capped(api, settings_env):
-    settings_env(PAGE_SIZE_MAX=2)
+def test_page_size_is_capped(api, settings):
+    settings(PAGE_SIZE_MAX=2)
     messages = post_many(api, 3)
 
     response = get_list(api, page_size="3")
 
     assert response.get_json() == messages[:2]
-    assert response.headers["Link"] == (
-        f'<{BASE}?page=2&page_size=3&target_id=alice&target_type=user>; rel="next", '
-        f'<{BASE}?page=2&page_size=3&target_id=alice&target_type=user>; rel="last"')
+    assert response.headers["Link"] == links(3, ("next", 2), ("last", 2))
     assert get_list(api, page_size="3", page="2").get_json() == messages[2:]
 
 
-def test_page_over_the_byte_limit_is_400_in_page_mode(api, settings_env):
+def test_page_over_the_byte_limit_is_400_in_page_mode(api, settings):
     messages = post_many(api, 4, text="x" * 200)
-    settings_env(PAGE_BYTES_MAX=2 * row_size(messages[0]) + 10)  # two rows fit, three do not
+    settings(PAGE_BYTES_MAX=2 * row_size(messages[0]) + 10)  # two rows fit, three do not
 
     for params in ({}, {"page_size": "3"}, {"page": "1", "page_size": "4"}):
         response = get_list(api, **params)
@@ -261,9 +237,9 @@ def test_cursor_walk_with_filters(api):
     assert pages == [[m] for m in alice]
 
 
-def test_cursor_page_ends_early_at_the_byte_limit(api, settings_env):
+def test_cursor_page_ends_early_at_the_byte_limit(api, settings):
     messages = post_many(api, 5, text="x" * 200)
-    settings_env(PAGE_BYTES_MAX=2 * row_size(messages[0]) + 10)
+    settings(PAGE_BYTES_MAX=2 * row_size(messages[0]) + 10)
 
     assert walk(api, **SELF) == [messages[:2], messages[2:4], messages[4:]]
     assert walk(api, **SELF, page_size="1") == [[m] for m in messages]

@@ -4,16 +4,10 @@ retried record by record and, when they persist, handed to the on-failure queue.
 import json
 
 import pytest
+from support.ona import send
+from support.table import entry_count
 
 FLAT_KEYS = ["id", "verb", "message", "user", "timestamp"]
-
-
-def send(api, sender: str | None, target_type: str, target_id, text: str = "hello", *, app: str | None = None,
-         verb: str | None = None) -> dict:
-    body = {"target_type": target_type, "target_id": target_id, "message": text, **({"verb": verb} if verb else {})}
-    response = api.post("/api/v1/messaging", user=sender, app=app, json=body)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
 
 
 def raw_payloads(topic: str) -> list[bytes]:
@@ -33,33 +27,10 @@ def strict_json(data: bytes):
     return json.loads(data, parse_constant=refuse)
 
 
-def entry_count() -> int:
-    from postbox.dal import table
-
-    pages = table.client().get_paginator("scan").paginate(
-        TableName=table.table_name(), FilterExpression="begins_with(SK, :p)",
-        ExpressionAttributeValues={":p": {"S": "IN#"}})
-    return sum(page["Count"] for page in pages)
-
-
-def consumer(stream, name: str):
-    return next(c for c in stream.pump.consumers if c.spec.function == name)
-
-
 @pytest.fixture
 def publisher_calls(stream, monkeypatch) -> list[tuple[dict, dict]]:
     """(event, response) of every publisher invocation by the pump."""
-    function = consumer(stream, "PublisherFunction").function
-    original = function.invoke
-    calls: list[tuple[dict, dict]] = []
-
-    def recording(event):
-        response = original(event)
-        calls.append((event, response))
-        return response
-
-    monkeypatch.setattr(function, "invoke", recording)
-    return calls
+    return stream.invocations("PublisherFunction", monkeypatch)
 
 
 def failing_publish(monkeypatch, topic: str, times: float) -> list[str]:

@@ -5,22 +5,8 @@ import functools
 import json
 
 import pytest
-
-
-def send(api, sender: str, to: str, text: str = "hello") -> dict:
-    body = {"target_type": "user", "target_id": to, "message": text}
-    response = api.post("/api/v1/messaging", user=sender, json=body)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def entry_owners(source_id: str) -> list[str]:
-    from postbox.dal import table
-
-    pages = table.client().get_paginator("scan").paginate(
-        TableName=table.table_name(), FilterExpression="SK = :sk",
-        ExpressionAttributeValues={":sk": {"S": f"IN#{source_id}"}})
-    return sorted(item["PK"]["S"].removeprefix("USER#") for page in pages for item in page["Items"])
+from support.ona import send_to_user
+from support.table import entry_owners
 
 
 def queue_depth(queue_url: str) -> tuple[int, int]:
@@ -65,17 +51,17 @@ class Outage:
 
 @pytest.fixture
 def broker_outage(monkeypatch):
-    """iot.publish fails for one topic (set .topic) until .broken is False."""
+    """IoT Core refuses publishes on one topic (set .topic) until .broken is False."""
     from postbox.integrations import iot
 
     outage = Outage()
-    original = iot.publish
+    original = iot.IotDataPublisher.publish
 
-    def publish(topic: str, payload: bytes) -> None:
+    def publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> None:
         outage.check(topic, outage.topic)
-        original(topic, payload)
+        original(self, topic, payload, qos, retain)
 
-    monkeypatch.setattr(iot, "publish", publish)
+    monkeypatch.setattr(iot.IotDataPublisher, "publish", publish)
     return outage
 
 
@@ -90,7 +76,7 @@ def run_redrive(queue_url: str):
 def abandoned_publisher_batch(api, stream, broker_outage) -> dict[str, dict]:
     """Three messages; carol's target topic is down, so the publisher gives up from her message on."""
     broker_outage.topic = "postbox/user/carol/messages/publish"
-    messages = {to: send(api, "alice", to, f"for {to}") for to in ("bob", "carol", "dave")}
+    messages = {to: send_to_user(api, "alice", to, f"for {to}") for to in ("bob", "carol", "dave")}
     stream.drain()
     assert broker_outage.failures == 11
     return messages
@@ -229,9 +215,9 @@ def test_an_abandoned_fan_out_batch_is_delivered_by_redrive(api, stream, publish
         return original(message)
 
     monkeypatch.setattr(fanout, "deliver_message", deliver)
-    first = send(api, "alice", "bob", "first")
-    outage.broken_id = send(api, "alice", "carol", "stuck")["id"]
-    after = send(api, "carol", "bob", "after")
+    first = send_to_user(api, "alice", "bob", "first")
+    outage.broken_id = send_to_user(api, "alice", "carol", "stuck")["id"]
+    after = send_to_user(api, "carol", "bob", "after")
     stream.drain()
 
     assert outage.failures == 11

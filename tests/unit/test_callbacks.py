@@ -12,39 +12,16 @@ from postbox.errors import BadRequest
 from postbox.integrations import webhooks
 from postbox.logic import callbacks
 from postbox.logic.alerts import render_template, with_params
-from postbox.settings import get_settings
 
 
 @pytest.fixture
-def loopback(monkeypatch):
-    """Switch CALLBACK_ALLOW_LOOPBACK_HTTP on or off for one test."""
+def loopback(settings):
+    """Switch CALLBACK_ALLOW_LOOPBACK_HTTP on or off for one test (off at first)."""
     def apply(value: bool) -> None:
-        monkeypatch.setenv("CALLBACK_ALLOW_LOOPBACK_HTTP", "true" if value else "false")
-        get_settings.cache_clear()
+        settings(CALLBACK_ALLOW_LOOPBACK_HTTP=value)
 
     apply(False)
-    yield apply
-    monkeypatch.undo()
-    get_settings.cache_clear()
-
-
-@pytest.fixture
-def dns(monkeypatch):
-    """A resolver with fixed answers; IP literals resolve to themselves; other names do not resolve."""
-    answers: dict[str, list[str]] = {"hooks.acme.example": ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"]}
-    lookups: list[str] = []
-
-    def resolve(host, port, *, timeout):
-        lookups.append(host)
-        if host in answers:
-            return answers[host]
-        if host.replace(".", "").isdigit() or ":" in host:
-            return [host]
-        raise webhooks.Unresolved(host)
-
-    monkeypatch.setattr(webhooks, "resolve", resolve)
-    answers["lookups"] = lookups  # type: ignore[assignment]
-    return answers
+    return apply
 
 
 @pytest.mark.parametrize("address", [

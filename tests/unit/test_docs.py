@@ -316,9 +316,15 @@ def test_the_benchmark_page_has_the_block_make_bench_rewrites(tmp_path):
                              "budget": 2}],
                "imports": {"baseline_ms": 100.0, "handlers_ms": {"functions/health": 90.0}},
                "meta": {"python": "3.11.9", "when": "2026-12-06 10:00:00", "seconds": 1.0, "cpus": 2,
-                        "args": {"messages": 200}}}
+                        "load": [0.5, 1.5], "args": {"messages": 200}}}
     report.write_into(page, results)
     text = page.read_text()
     assert text.startswith("# B\n\nprose\n\n" + report.BEGIN) and text.endswith(report.END + "\n\nafter\n")
     assert "| DynamoDB requests: create | 2 (1 BatchGetItem, 1 PutItem) | 2 | 1.00x |" in text
     assert "stale figures" not in text and "`python -m bench --messages 200`" in text
+    assert "on 2 CPUs (load average 0.5 when it started, 1.5 when it ended)" in text
+
+    results["failed"] = {"throughput_tls": "TimeoutError: _ssl.c:989: The handshake operation timed out"}
+    del results["imports"]
+    report.write_into(page, results)
+    assert "- `throughput_tls`: TimeoutError: _ssl.c:989: The handshake operation timed out" in page.read_text()

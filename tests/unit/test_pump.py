@@ -276,14 +276,16 @@ def test_drain_reads_past_pages_that_the_filters_drop_entirely(pump):
 
 def test_keys_only_images_are_skipped_by_both_stream_functions(monkeypatch):
     """moto emits a keys-only INSERT before the full one for items created by UpdateItem."""
-    from postbox.integrations import iot
+    from support.fakes import FakeJobQueue, FakePublisher
+
     from postbox.logic import fanout
     from postbox.logic.changes import Change
-    from postbox.logic.publisher import publish_change
+    from postbox.logic.publisher import Outlets, publish_change
 
-    monkeypatch.setattr(iot, "publish", lambda *args: pytest.fail("published"))
+    mqtt, queue = FakePublisher(), FakeJobQueue()
     monkeypatch.setattr(fanout, "deliver_message", lambda *args: pytest.fail("fanned out"))
     keys_only = Change("INSERT", {"PK": "MSG#01ARZ3NDEKTSV4RRFFQ69G5FAV", "SK": "MSG"}, None)
     assert keys_only.item_type() is None
-    assert publish_change(keys_only) is None
+    assert publish_change(keys_only, Outlets(mqtt=mqtt, queue=queue)) is None
+    assert (mqtt.published, queue.queued) == ([], [])
     fanout.fan_out(keys_only)

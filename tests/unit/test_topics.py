@@ -8,33 +8,17 @@ from pydantic import ValidationError
 from postbox.settings import Settings, get_settings
 from postbox.topics import PAYLOAD_MAX_BYTES, TopicError, encode_payload, inbox_topic, target_topic
 
-
-@pytest.fixture
-def env(monkeypatch):
-    """Set settings through the environment; the cached settings are rebuilt, and restored afterwards."""
-
-    def apply(**values: str) -> None:
-        for name, value in values.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-
-    get_settings.cache_clear()
-    yield apply
-    monkeypatch.undo()
-    get_settings.cache_clear()
-
-
 # -- topics ---------------------------------------------------------------------------------------------------
 
 
-def test_default_topics(env):
+def test_default_topics(settings):
     assert target_topic("user", "bob") == "postbox/user/bob/messages/publish"
     assert target_topic("xform", "34") == "postbox/xform/34/messages/publish"
     assert inbox_topic("bob") == "postbox/user/bob/inbox"
 
 
-def test_onadata_base_gives_onas_readme_topics(env):
-    env(MQTT_TOPIC_BASE="/onadata")
+def test_onadata_base_gives_onas_readme_topics(settings):
+    settings(MQTT_TOPIC_BASE="/onadata")
     assert target_topic("user", "bob") == "/onadata/user/bob/messages/publish"
     assert target_topic("project", "12") == "/onadata/project/12/messages/publish"
     assert inbox_topic("bob") == "/onadata/user/bob/inbox"
@@ -42,7 +26,7 @@ def test_onadata_base_gives_onas_readme_topics(env):
 
 @pytest.mark.parametrize("bad", ["a/b", "+", "#", "bob/#", "$aws", "", "x" * 65, "bob smith", "a\x00", "tab\t",
                                  "ü", "../x"])
-def test_ids_that_cannot_be_a_topic_level_are_refused(env, bad):
+def test_ids_that_cannot_be_a_topic_level_are_refused(settings, bad):
     with pytest.raises(TopicError):
         target_topic("user", bad)
     with pytest.raises(TopicError):
@@ -51,28 +35,28 @@ def test_ids_that_cannot_be_a_topic_level_are_refused(env, bad):
         target_topic(bad, "bob")
 
 
-def test_every_id_of_the_directory_pattern_is_a_topic_level(env):
+def test_every_id_of_the_directory_pattern_is_a_topic_level(settings):
     longest = "x" * 64
     assert target_topic("user", longest) == f"postbox/user/{longest}/messages/publish"
     assert target_topic("user", "a.b@c-d_E9") == "postbox/user/a.b@c-d_E9/messages/publish"
 
 
-def test_at_most_seven_slashes(env):
-    env(MQTT_TOPIC_BASE="a/b/c/d")
+def test_at_most_seven_slashes(settings):
+    settings(MQTT_TOPIC_BASE="a/b/c/d")
     assert target_topic("user", "bob") == "a/b/c/d/user/bob/messages/publish"  # 7 slashes
-    env(MQTT_TOPIC_BASE="/a/b/c")
+    settings(MQTT_TOPIC_BASE="/a/b/c")
     assert target_topic("user", "bob") == "/a/b/c/user/bob/messages/publish"
-    env(MQTT_TOPIC_BASE="a/b/c/d/e")
+    settings(MQTT_TOPIC_BASE="a/b/c/d/e")
     with pytest.raises(TopicError):
         target_topic("user", "bob")
     assert inbox_topic("bob") == "a/b/c/d/e/user/bob/inbox"  # the inbox topic is one level shorter
-    env(MQTT_TOPIC_BASE="a/b/c/d/e/f")
+    settings(MQTT_TOPIC_BASE="a/b/c/d/e/f")
     with pytest.raises(TopicError):
         inbox_topic("bob")
 
 
-def test_at_most_256_bytes(env):
-    env(MQTT_TOPIC_BASE="€" * 64)  # 64 characters, 192 bytes
+def test_at_most_256_bytes(settings):
+    settings(MQTT_TOPIC_BASE="€" * 64)  # 64 characters, 192 bytes
     fits = "x" * 41  # 192 + len("/user/") + 41 + len("/messages/publish") == 256
     assert len(target_topic("user", fits).encode()) == 256
     with pytest.raises(TopicError):
@@ -139,8 +123,8 @@ def test_qos_0_and_1_are_accepted_and_1_is_the_default():
     assert Settings(MQTT_QOS=0).MQTT_QOS == 0
 
 
-def test_qos_2_in_the_environment_stops_the_start(env):
-    env(MQTT_QOS="2")
+def test_qos_2_in_the_environment_stops_the_start(settings):
+    settings(MQTT_QOS="2")
     with pytest.raises(ValidationError, match="QoS 2"):
         get_settings()
 
@@ -151,9 +135,9 @@ def test_topic_bases_iot_core_would_refuse_are_refused(base):
         Settings(MQTT_TOPIC_BASE=base)
 
 
-def test_mqtt_defaults_and_flags(env):
-    settings = get_settings()
-    assert (settings.MQTT_TOPIC_BASE, settings.MQTT_RETAIN, settings.MQTT_FULL_PAYLOAD) == ("postbox", False, False)
-    env(MQTT_FULL_PAYLOAD="true", MQTT_RETAIN="true", MQTT_TOPIC_BASE="/onadata")
-    settings = get_settings()
-    assert (settings.MQTT_TOPIC_BASE, settings.MQTT_RETAIN, settings.MQTT_FULL_PAYLOAD) == ("/onadata", True, True)
+def test_mqtt_defaults_and_flags(settings):
+    current = get_settings()
+    assert (current.MQTT_TOPIC_BASE, current.MQTT_RETAIN, current.MQTT_FULL_PAYLOAD) == ("postbox", False, False)
+    settings(MQTT_FULL_PAYLOAD="true", MQTT_RETAIN="true", MQTT_TOPIC_BASE="/onadata")
+    current = get_settings()
+    assert (current.MQTT_TOPIC_BASE, current.MQTT_RETAIN, current.MQTT_FULL_PAYLOAD) == ("/onadata", True, True)

@@ -39,12 +39,12 @@ export class Api {
   }
 
   /** The raw fetch Response (redirects followed), or an ApiError for network failures and 401. */
-  async raw(method, path, { body, headers = {}, signal } = {}) {
+  async raw(method, path, { body, headers = {}, signal, keepalive = false } = {}) {
     const token = await this.token();
     let response;
     try {
       response = await fetch(this.base + path, {
-        method, signal, body,
+        method, signal, body, keepalive,
         headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...headers },
       });
     } catch (error) {
@@ -58,7 +58,7 @@ export class Api {
     return response;
   }
 
-  async request(method, path, { json, text, query, signal } = {}) {
+  async request(method, path, { json, text, query, signal, keepalive } = {}) {
     const headers = {};
     let body;
     if (json !== undefined) { headers['Content-Type'] = 'application/json'; body = JSON.stringify(json); }
@@ -67,7 +67,7 @@ export class Api {
       const params = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== ''));
       if ([...params].length) path += (path.includes('?') ? '&' : '?') + params;
     }
-    const response = await this.raw(method, path, { body, headers: { Accept: 'application/json', ...headers }, signal });
+    const response = await this.raw(method, path, { body, headers: { Accept: 'application/json', ...headers }, signal, keepalive });
     const raw = await response.text();
     let data = null;
     if (raw) {
@@ -79,5 +79,6 @@ export class Api {
 
   get(path, query) { return this.request('GET', path, { query }); }
   post(path, json) { return this.request('POST', path, { json }); }
+  patch(path, json) { return this.request('PATCH', path, { json }); }
   delete(path) { return this.request('DELETE', path); }
 }

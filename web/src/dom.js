@@ -1,5 +1,7 @@
 // Small DOM helpers: elements are built with text nodes only, never from HTML strings.
 
+import { formatWhen, t } from './i18n.js';
+
 export const $ = (selector, root = document) => root.querySelector(selector);
 
 export function h(tag, attrs = {}, ...children) {
@@ -18,15 +20,10 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-const timeOnly = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
-
 export function when(iso) {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return h('time', {}, iso || '');
-  const today = new Date().toDateString() === date.toDateString();
-  return h('time', { datetime: date.toISOString(), title: dateTime.format(date) },
-    today ? timeOnly.format(date) : dateTime.format(date));
+  const formatted = formatWhen(iso);
+  if (!formatted) return h('time', {}, iso || '');
+  return h('time', { datetime: formatted.date.toISOString(), title: formatted.full }, formatted.short);
 }
 
 let announceTimer;
@@ -38,12 +35,73 @@ export function announce(text) {
   announceTimer = setTimeout(() => { region.textContent = text; }, 50);
 }
 
-export function showError(text) {
+let retryAction = null;
+let errorKind = null;
+
+/** The error banner; `retry` adds a Retry button that runs it (and clears the banner). */
+export function showError(text, { retry, kind = 'other' } = {}) {
   $('#error-text').textContent = text;
+  retryAction = retry || null;
+  errorKind = kind;
+  $('#error-retry').hidden = !retry;
   $('#error').hidden = false;
 }
 
-export function clearError() {
+/** Clears the banner (only a banner of this kind, when given). */
+export function clearError(kind) {
+  if (kind && errorKind !== kind) return;
   $('#error').hidden = true;
   $('#error-text').textContent = '';
+  retryAction = null;
+  errorKind = null;
+}
+
+export function bindErrorBanner() {
+  $('#error-close').addEventListener('click', () => clearError());
+  $('#error-retry').addEventListener('click', () => {
+    const retry = retryAction;
+    clearError();
+    retry?.();
+  });
+}
+
+const TOAST_MS = 6000;
+
+/**
+ * A toast in the polite live region: text, an optional action (Undo), and a dismiss button. `onExpire` runs when it
+ * goes without its action being used (timeout, dismiss, or a newer toast with an action replacing it).
+ */
+export function toast(text, { action, onAction, onExpire, timeout = TOAST_MS } = {}) {
+  const region = $('#toasts');
+  // One pending undo at a time: a new actionable toast settles the previous one.
+  if (action) for (const old of region.querySelectorAll('.toast.actionable')) old.expire();
+  let settled = false;
+  const node = h('div', { class: `toast${action ? ' actionable' : ''}` });
+  const finish = (used) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    node.remove();
+    if (used) onAction?.();
+    else onExpire?.();
+  };
+  node.expire = () => finish(false);
+  node.use = () => finish(true);
+  node.append(h('span', { class: 'toast-text' }, text));
+  if (action) node.append(h('button', { type: 'button', class: 'toast-action', onclick: () => finish(true) }, action));
+  node.append(h('button', { type: 'button', class: 'toast-close', 'aria-label': t('action.dismiss'),
+    onclick: () => finish(false) }, h('span', { 'aria-hidden': 'true' }, '×')));
+  region.append(node);
+  while (region.children.length > 3) {
+    const oldest = region.firstElementChild;
+    if (oldest.expire) oldest.expire(); else oldest.remove();
+  }
+  const timer = setTimeout(() => finish(false), timeout);
+  return node;
+}
+
+/** The newest toast that still offers an action (Ctrl+Z uses it). */
+export function latestUndo() {
+  const all = $('#toasts').querySelectorAll('.toast.actionable');
+  return all[all.length - 1] || null;
 }

@@ -8,19 +8,29 @@ import {
 } from './auth.js';
 import { Compose } from './compose.js';
 import { Detail } from './detail.js';
-import { $, clearError, h, showError } from './dom.js';
+import { $, bindErrorBanner, clearError, h, showError } from './dom.js';
+import { LANGUAGES, lang, setLanguage, t, translatePage } from './i18n.js';
 import { Inbox } from './inbox.js';
 import { connectInbox } from './realtime.js';
+import { Settings } from './settings.js';
 
-const STATUS_TEXT = {
-  connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline: retrying',
-};
-
-window.addEventListener('error', (event) => showError(`Something went wrong: ${event.message}`));
+window.addEventListener('error', (event) => showError(t('err.generic', { message: event.message })));
 window.addEventListener('unhandledrejection', (event) => {
-  showError(`Something went wrong: ${event.reason?.message || event.reason}`);
+  showError(t('err.generic', { message: event.reason?.message || event.reason }));
 });
-$('#error-close').addEventListener('click', clearError);
+bindErrorBanner();
+translatePage();
+
+// The language switch: the browser's language first, the person's pick after that.
+const relabelers = [];
+const langSelect = $('#lang');
+langSelect.replaceChildren(...Object.entries(LANGUAGES).map(([code, name]) => h('option', { value: code, lang: code }, name)));
+langSelect.value = lang;
+langSelect.addEventListener('change', () => {
+  setLanguage(langSelect.value);
+  translatePage();
+  for (const relabel of relabelers) relabel();
+});
 
 async function loadConfig() {
   let response;
@@ -44,7 +54,7 @@ function showSignIn(config, users) {
   form.hidden = false;
   $('#signin-users').append(...users.map((user, index) => h('label', {},
     h('input', { type: 'radio', name: 'user', value: user.id, required: true, checked: index === 0 }),
-    h('span', {}, user.name), h('small', {}, user.id))));
+    h('span', { class: 'name', dir: 'auto' }, user.name), h('small', {}, user.id))));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const id = new FormData(form).get('user');
@@ -53,7 +63,7 @@ function showSignIn(config, users) {
       const session = await localSignIn(config, id, user?.name);
       clearError();
       $('#signin').hidden = true;
-      startInbox(config, session, users);
+      startInbox(config, session, { signedIn: true });
     } catch (error) {
       showError(error.message);
     }
@@ -77,11 +87,13 @@ function openLinkedItem(inbox, detail) {
   detail.open(item);
 }
 
-function startInbox(config, session, users) {
+function startInbox(config, session, { signedIn = false } = {}) {
   currentUser = session.user;
   $('#inbox').hidden = false;
-  $('#whoami').hidden = false;
-  $('#whoami').textContent = session.name && session.name !== session.user ? `${session.name} (${session.user})` : session.user;
+  const who = $('#whoami');
+  who.hidden = false;
+  who.textContent = session.name || session.user;
+  who.title = session.name && session.name !== session.user ? `${session.name} (${session.user})` : session.user;
   $('#signout').hidden = false;
   $('#signout').addEventListener('click', () => { realtime?.close(); signOut(config); });
 
@@ -89,32 +101,76 @@ function startInbox(config, session, users) {
   const api = new Api(config.api_base || '', token, () => {
     realtime?.close();
     localStorage.removeItem(SESSION_KEY);
-    showError('Your session has ended: sign in again.');
+    showError(t('err.session'));
     setTimeout(() => location.reload(), 1500);
   });
-  const onError = (error) => showError(error.message || String(error));
+  const onError = (error, retry) => showError(error.message || String(error),
+    { retry, kind: error.status === 0 ? 'network' : 'load' });
   let detail;
   const inbox = new Inbox({ api, onError, onOpen: (item, note) => (item ? detail.open(item) : detail.close(note)) });
   detail = new Detail({ api, config, session, inbox, onError });
-  new Compose({ api, config, users });
+  new Compose({ api, config });
+  new Settings({ api });
+
+  // Escape closes the open item (dialogs and the row menu handle their own Escape first).
+  document.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape' || event.defaultPrevented || document.querySelector('dialog[open]')) return;
+    if (!$('#row-menu').hidden) return;
+    if (detail.isOpen) { event.preventDefault(); detail.close(null, { refocus: true }); }
+  });
 
   const conn = $('#conn');
   conn.hidden = false;
+  let lastStatus = ['connecting', ''];
+  const showStatus = (status, detailText) => {
+    lastStatus = [status, detailText];
+    const offline = !navigator.onLine;
+    const shown = offline ? 'offline' : status;
+    conn.className = `conn ${shown}`;
+    conn.textContent = t(`conn.${shown}`);
+    conn.title = detailText ? t('conn.title', { detail: detailText }) : '';
+    conn.dataset.status = shown;
+  };
   let realtime = null;
   realtime = connectInbox({
     config, userId: session.user, token,
     onEvent: (event) => inbox.apply(event),
     onStatus: (status, detailText) => {
-      conn.className = `conn ${status}`;
-      conn.textContent = STATUS_TEXT[status] || status;
-      conn.title = detailText ? `Live updates: ${detailText}` : '';
-      conn.dataset.status = status;
+      showStatus(status, detailText);
       // Subscribed (again): whatever was published before the subscription, or while away, comes back
       // through the API (the first page is also read at once below, so the page never waits for the broker).
-      if (status === 'live') inbox.reload();
+      if (status === 'live') {
+        clearError('network');
+        clearError('offline');
+        inbox.reload();
+      }
     },
   });
+  // The browser knows first when the network goes: say so, and catch up when it returns.
+  window.addEventListener('offline', () => {
+    showStatus(...lastStatus);
+    showError(t('err.offline'), { kind: 'offline' });
+  });
+  window.addEventListener('online', () => {
+    showStatus(...lastStatus);
+    clearError('offline');
+    clearError('network');
+    inbox.reload();
+  });
+  if (!navigator.onLine) showError(t('err.offline'), { kind: 'offline' });
+  relabelers.push(() => {
+    showStatus(...lastStatus);
+    inbox.relabel();
+    if (detail.current) detail.open(detail.current);
+  });
+
   inbox.reload();
+  if (signedIn) {
+    $('#inbox-title').focus();
+    inbox.firstLoad.then(() => {
+      if (document.activeElement === $('#inbox-title') && inbox.items.length) inbox.focusRow(inbox.focusId);
+    });
+  }
   inbox.firstLoad.then(() => openLinkedItem(inbox, detail));
   window.addEventListener('hashchange', () => openLinkedItem(inbox, detail));
 }
@@ -143,19 +199,19 @@ async function main() {
   }
   session = session || loadSession();
   let users = [];
-  if (config.auth.mode === 'local') {
+  if (config.auth.mode === 'local' && !session) {
     try {
       users = await localUsers(config);
     } catch (error) {
-      showError(`Cannot list the local directory's users: ${error.message}`);
+      showError(t('err.users', { message: error.message }));
     }
   }
   $('#loading').hidden = true;
-  if (session) startInbox(config, session, users);
+  if (session) startInbox(config, session);
   else showSignIn(config, users);
 }
 
 main().catch((error) => {
   $('#loading').hidden = true;
-  showError(`The inbox could not start: ${error.message}`);
+  showError(t('err.start', { message: error.message }));
 });

@@ -16,11 +16,18 @@ from postbox.settings import get_settings
 INVALID_CURSOR = "Invalid cursor."
 
 
+# A warm function asks Secrets Manager again after this long, so a rotated secret takes over within minutes.
+SECRET_MAX_AGE_SECONDS = 300
+
+
 def _secret() -> bytes:
-    secret = get_settings().CURSOR_SECRET
-    if not secret:
-        raise RuntimeError("CURSOR_SECRET is not configured")
-    return secret.encode()
+    """The signing key, from Secrets Manager through Powertools Parameters (cached for SECRET_MAX_AGE_SECONDS)."""
+    from aws_lambda_powertools.utilities.parameters import get_secret
+
+    secret_id = get_settings().CURSOR_SECRET_ID
+    if not secret_id:
+        raise RuntimeError("CURSOR_SECRET_ID is not configured")
+    return str(get_secret(secret_id, max_age=SECRET_MAX_AGE_SECONDS)).encode()
 
 
 def _binding(scope: str, caller_id: str, query: dict[str, Any]) -> bytes:

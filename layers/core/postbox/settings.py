@@ -28,8 +28,9 @@ class Settings(BaseModel):
     MQTT_RETAIN: bool = False
     MQTT_TOPIC_BASE: str = "postbox"
     MQTT_FULL_PAYLOAD: bool = False
-    # Signs pagination cursors; in AWS it comes from Secrets Manager through the template.
-    CURSOR_SECRET: str = Field(default="", repr=False)
+    # The Secrets Manager secret (ARN or name) that signs pagination cursors; only the functions that paginate
+    # have it, and read its value at run time (postbox.cursor), never through their environment.
+    CURSOR_SECRET_ID: str = ""
     # Ona page-number mode.
     PAGE_SIZE_DEFAULT: int = 1000
     PAGE_SIZE_MAX: int = 10000

@@ -4,8 +4,10 @@ Everything above this module speaks plain Python values; this module alone knows
 """
 
 import random
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar, copy_context
 from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -95,13 +97,91 @@ class Expression:
         return out
 
 
+# -- the request's gate (docs/architecture.md#permissions) -----------------------------------------------------------
+# An API request may carry one gate: an item (the caller's directory entry) that must be read, and pass a check,
+# before the request changes anything or answers. Its read joins the request's first BatchGetItem (the permission
+# check reads the caller there anyway), so a route that reads its caller pays nothing for it; a route that writes
+# first, or only queries, reads it on its own once. Reads before the gate (GetItem, Query) change nothing and
+# their results leave the function only after the gate has passed.
+
+
+class Gate:
+    def __init__(self, key: Key, check: Callable[[Item | None], None]):
+        self.key = key
+        self.check = check
+        self.passed = False
+        self.refusal: Exception | None = None
+        self.lock = threading.Lock()  # parallel writers of one request wait for one read
+
+    def settled(self) -> bool:
+        if self.refusal is not None:
+            raise self.refusal
+        return self.passed
+
+    def apply(self, found: dict[tuple[str, str], Item]) -> None:
+        try:
+            self.check(found.get((self.key["PK"], self.key["SK"])))
+        except Exception as refusal:
+            self.refusal = refusal
+            raise
+        self.passed = True
+
+
+_gate: ContextVar[Gate | None] = ContextVar("postbox_gate", default=None)
+
+
+def set_gate(key: Key, check: Callable[[Item | None], None]) -> None:
+    """Open a request's gate: `check(item)` raises when the request may not go on."""
+    _gate.set(Gate(key, check))
+
+
+def clear_gate() -> None:
+    _gate.set(None)
+
+
+def pass_gate() -> None:
+    """Read the gate's item now (one BatchGetItem) unless a read already carried it; `check` raises to refuse."""
+    gate = _gate.get()
+    if gate is None or gate.settled():
+        return
+    with gate.lock:
+        if not gate.settled():
+            gate.apply(_batch_get([gate.key], consistent=False))
+
+
+def parallel_map(function: Callable[[Any], Any], values: list[Any], max_workers: int) -> list[Any]:
+    """map() on a thread pool whose tasks see the request's gate (a new thread has no context of its own)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    contexts = [copy_context() for _ in values]
+    with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
+        return list(pool.map(lambda pair: pair[0].run(function, pair[1]), zip(contexts, values, strict=True)))
+
+
 def get(key: Key, *, consistent: bool = False) -> Item | None:
     response = client().get_item(TableName=table_name(), Key=serialize(key), ConsistentRead=consistent)
     return deserialize(response["Item"]) if "Item" in response else None
 
 
 def batch_get(keys: Iterable[Key], *, consistent: bool = False) -> dict[tuple[str, str], Item]:
-    """Read up to any number of keys; duplicates are merged. Returns items by (PK, SK)."""
+    """Read up to any number of keys; duplicates are merged. Returns items by (PK, SK). The request's pending gate
+    rides along (its item is returned only when asked for)."""
+    gate = _gate.get()
+    if gate is None or gate.settled():
+        return _batch_get(keys, consistent=consistent)
+    keys = list(keys)
+    with gate.lock:
+        if gate.settled():
+            return _batch_get(keys, consistent=consistent)
+        found = _batch_get([*keys, gate.key], consistent=consistent)
+        gate.apply(found)
+    gate_id = (gate.key["PK"], gate.key["SK"])
+    if gate_id in found and not any((k["PK"], k["SK"]) == gate_id for k in keys):
+        del found[gate_id]
+    return found
+
+
+def _batch_get(keys: Iterable[Key], *, consistent: bool = False) -> dict[tuple[str, str], Item]:
     unique = list({(k["PK"], k["SK"]): k for k in keys}.values())
     found: dict[tuple[str, str], Item] = {}
     for start in range(0, len(unique), BATCH_GET_MAX):
@@ -128,6 +208,7 @@ def batch_get(keys: Iterable[Key], *, consistent: bool = False) -> dict[tuple[st
 
 
 def put(item: Item, *, condition: "ConditionBase | None" = None) -> None:
+    pass_gate()
     params: dict[str, Any] = {"TableName": table_name(), "Item": serialize(item)}
     if condition is not None:
         expr = Expression()
@@ -137,6 +218,7 @@ def put(item: Item, *, condition: "ConditionBase | None" = None) -> None:
 
 
 def delete(key: Key, *, condition: "ConditionBase | None" = None, return_old: bool = False) -> Item | None:
+    pass_gate()
     params: dict[str, Any] = {"TableName": table_name(), "Key": serialize(key)}
     if condition is not None:
         expr = Expression()
@@ -159,6 +241,7 @@ class ConditionFailed(Exception):
 def update(key: Key, update_expression: str, *, names: dict[str, str] | None = None,
            values: dict[str, Any] | None = None, condition: "ConditionBase | None" = None) -> Item:
     """UpdateItem returning the new image; raises ConditionFailed carrying the stored item."""
+    pass_gate()
     expr = Expression()
     params: dict[str, Any] = {"TableName": table_name(), "Key": serialize(key),
                               "UpdateExpression": update_expression, "ReturnValues": "ALL_NEW"}
@@ -249,6 +332,7 @@ def count(key_condition: "ConditionBase", **kwargs: Any) -> int:
 def batch_write(puts: Iterable[Item] = (), deletes: Iterable[Key] = ()) -> int:
     """BatchWriteItem in chunks of 25, retrying unprocessed items — and a chunk throttled as a whole — with
     backoff. Returns the number of calls."""
+    pass_gate()
     requests = [{"PutRequest": {"Item": serialize(item)}} for item in puts]
     requests += [{"DeleteRequest": {"Key": serialize(key)}} for key in deletes]
     calls = 0
@@ -308,6 +392,7 @@ def transact_write(actions: list[dict[str, Any]]) -> None:
     """All actions or none, in one TransactWriteItems request; raises TransactionCancelled with the reasons."""
     if not 1 <= len(actions) <= TRANSACTION_MAX:
         raise ValueError(f"a transaction holds 1 to {TRANSACTION_MAX} actions")
+    pass_gate()
     try:
         client().transact_write_items(TransactItems=actions)
     except Exception as error:

@@ -1,6 +1,7 @@
 """The Powertools resolver every API function builds, with its face's error shapes and Lambda entry point."""
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -43,6 +44,46 @@ def _refuse_oversize_bodies(app: APIGatewayRestResolver, next_middleware: Callab
     return next_middleware(app)
 
 
+# docs/architecture.md#limits: JSON bodies nest at most 32 levels (DynamoDB's own limit for a stored document); a
+# deeper body is refused before a route sees it. One that is deep enough to exhaust the parser's recursion is
+# refused where the RecursionError surfaces (make_resolver), in the same words.
+JSON_DEPTH_MAX = 32
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_NESTING = re.compile(r"[\[\]{}]")
+TOO_DEEP = f"JSON nested deeper than {JSON_DEPTH_MAX} levels"
+# API Gateway hands a text body that is not UTF-8 to Lambda with U+FFFD for each bad byte (and so does the local
+# gateway): a body holding U+FFFD is refused, since it cannot be told apart from a corrupted one. JSON clients that
+# mean the character write it as \ufffd.
+NOT_UTF8 = "the body is not valid UTF-8"
+
+
+def json_depth(text: str) -> int:
+    """How deep a JSON text nests its arrays and objects (brackets inside strings do not count)."""
+    depth = deepest = 0
+    for bracket in _JSON_NESTING.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _body_problem(message: str) -> RequestValidationError:
+    return RequestValidationError([{"type": "json_invalid", "loc": ("body",), "msg": f"JSON parse error - {message}",
+                                    "input": {}, "ctx": {"error": message}}])
+
+
+def _refuse_unreadable_bodies(app: APIGatewayRestResolver, next_middleware: Callable) -> Any:
+    """Text bodies that are not UTF-8, and JSON bodies nested too deep, are 400 in the face's shape."""
+    event = app.current_event
+    body = event.body or ""
+    if body and not event.is_base64_encoded:
+        if "\ufffd" in body:
+            raise _body_problem(NOT_UTF8)
+        content_type = ((event.headers or {}).get("content-type") or "").lower()
+        if (not content_type or "json" in content_type) and json_depth(body) > JSON_DEPTH_MAX:
+            raise _body_problem(TOO_DEEP)
+    return next_middleware(app)
+
+
 def _refuse_json_arrays_for_objects(app: APIGatewayRestResolver, next_middleware: Callable) -> Any:
     """Powertools unwraps a one-element list for a non-list body (meant for form fields, applied to JSON too),
     so `[{...}]` would pass as `{...}`. A JSON array where the route expects an object is refused here."""
@@ -55,6 +96,30 @@ def _refuse_json_arrays_for_objects(app: APIGatewayRestResolver, next_middleware
         raise RequestValidationError([{"type": "model_attributes_type", "loc": ("body",),
                                        "msg": "Input should be an object", "input": []}])
     return next_middleware(app)
+
+
+def _one_caller_check(app: APIGatewayRestResolver, next_middleware: Callable) -> Any:
+    """Inactive users are locked out of every route (docs/architecture.md#permissions): the caller is resolved
+    once, here, and the route runs behind the request's gate, which is passed before the route's first write and,
+    at the latest, before its answer leaves, whatever that answer is."""
+    from postbox.dal import table
+    from postbox.logic.permissions import lock_out_inactive
+
+    try:
+        caller = current_caller(app)
+    except Unauthenticated:
+        return next_middleware(app)
+    lock_out_inactive(caller)
+    try:
+        try:
+            response = next_middleware(app)
+        except Exception:
+            table.pass_gate()
+            raise
+        table.pass_gate()
+        return response
+    finally:
+        table.clear_gate()
 
 
 def _refuse_trailing_slashes(app: APIGatewayRestResolver, next_middleware: Callable) -> Any:
@@ -73,8 +138,8 @@ def make_resolver(validation_body: Callable[[RequestValidationError, Any], dict[
     """A REST resolver with validation; `validation_body(error, event)` renders validation errors for this face;
     `trailing_slash` lets `/x/` reach the route `/x`."""
     app = APIGatewayRestResolver(enable_validation=True, response_validation_error_http_code=500)
-    app.use([_refuse_oversize_bodies, _refuse_json_arrays_for_objects,
-             *(() if trailing_slash else (_refuse_trailing_slashes,))])
+    app.use([_refuse_unreadable_bodies, *(() if trailing_slash else (_refuse_trailing_slashes,)), _one_caller_check,
+             _refuse_oversize_bodies, _refuse_json_arrays_for_objects])
 
     @app.exception_handler(RequestValidationError)
     def _invalid(error: RequestValidationError) -> Response:
@@ -102,6 +167,12 @@ def make_resolver(validation_body: Callable[[RequestValidationError, Any], dict[
     def _unexpected(error: Exception) -> Response:
         logger.exception("unhandled error")
         return json_response(500, SERVER_ERROR)
+
+    @app.exception_handler(RecursionError)
+    def _too_deep(error: RecursionError) -> Response:
+        """A body nested deep enough to exhaust the parser (before the depth check could see it) is a client's."""
+        handlers = app.exception_handler_manager
+        return handlers.lookup_exception_handler(RequestValidationError)(_body_problem(TOO_DEEP))
 
     @app.exception_handler(ValueError)
     def _unparsable_body(error: ValueError) -> Response:

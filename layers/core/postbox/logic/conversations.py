@@ -14,7 +14,7 @@ from postbox.auth import Caller
 from postbox.dal import conversations as store
 from postbox.dal import directory, feed
 from postbox.dal.conversations import Visible
-from postbox.dal.table import Item
+from postbox.dal.table import Item, parallel_map
 from postbox.errors import BadRequest, Conflict, Forbidden, NotFound
 from postbox.ids import is_directory_id, is_uid, new_uid
 from postbox.logic.permissions import Actor as ActorT
@@ -469,8 +469,7 @@ def _each(conversation_ids: list[str], action) -> list[str]:
     """Run a per-conversation write for each id (in parallel); the ids for which it returned True, in order."""
     if not conversation_ids:
         return []
-    with ThreadPoolExecutor(max_workers=min(PARALLEL_UPDATES, len(conversation_ids))) as pool:
-        done = list(pool.map(action, conversation_ids))
+    done = parallel_map(action, conversation_ids, min(PARALLEL_UPDATES, len(conversation_ids)))
     return [cid for cid, changed in zip(conversation_ids, done, strict=True) if changed]
 
 

@@ -3,13 +3,12 @@
 No permission read is needed: an entry is keyed by its user, so a caller can only ever reach their own.
 """
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from postbox.auth import Caller
 from postbox.dal import feed
 from postbox.dal import inbox as store
-from postbox.dal.table import Item
+from postbox.dal.table import Item, parallel_map
 from postbox.errors import NOT_FOUND, Forbidden, NotFound
 from postbox.logic import paging
 from postbox.models.inbox import InboxCountsOut, InboxItemOut, InboxPageOut
@@ -80,8 +79,8 @@ def change_state(caller: Caller, ids: list[str], change: str) -> list[str]:
     user_id = _user_id(caller)
     now = iso(utcnow())
     unique = list(dict.fromkeys(ids))
-    with ThreadPoolExecutor(max_workers=min(PARALLEL_UPDATES, max(1, len(unique)))) as pool:
-        results = list(pool.map(lambda source_id: store.transition(user_id, source_id, change, now), unique))
+    results = parallel_map(lambda source_id: store.transition(user_id, source_id, change, now), unique,
+                           min(PARALLEL_UPDATES, len(unique)))
     return [source_id for source_id, result in zip(unique, results, strict=True) if result.entry is not None]
 
 

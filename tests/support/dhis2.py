@@ -1,5 +1,5 @@
-"""Helpers for the DHIS2 face's tests (tests/integration/test_dhis2_*.py): calls through the `api` fixture,
-DHIS2's WebMessage bodies, and directory additions (a user like DHIS2's tests' fresh "ringo")."""
+"""DHIS2 face calls through the `api` fixture (docs/dhis2.md), and DHIS2's WebMessage bodies as its own tests
+assert them."""
 
 from typing import Any
 
@@ -68,14 +68,3 @@ def participants(api, conversation: str) -> dict[str, bool]:
     """user id → read, as a superuser sees the conversation's userMessages."""
     body = get(api, "admin", conversation, fields="userMessages[user[id],read]")
     return {row["user"]["id"]: row["read"] for row in body["userMessages"]}
-
-
-def add_directory(document: dict[str, Any]) -> None:
-    from postbox.logic.directory import parse_document, upsert
-
-    upsert(parse_document(document))
-
-
-def ringo(**fields: Any) -> None:
-    """DHIS2's tests' switchToNewUser("ringo"): no authorities, no groups (unless given)."""
-    add_directory({"users": [{"id": "ringo", "username": "ringo", "name": "Ringo Starr", **fields}]})

@@ -1,0 +1,544 @@
+"""moto's DynamoDB made to answer like DynamoDB as data grows, for the local stack and the tests.
+
+moto answers every Query by listing and sorting the whole table (`Table.all_items`), copies the whole table (and its
+stream) before every TransactWriteItems, keeps every stream record and every shard iterator forever, and lets a
+request read a table while another writes it (`dictionary changed size during iteration`). `install()` patches, once
+per process:
+
+- **Query in O(result)**: each table keeps, per partition of the base table and of every secondary index, its items
+  in key order (kept in step on put, update, delete, batch write, PartiQL and transactions). A Query bisects to its
+  key condition and its ExclusiveStartKey and hands moto only the items it will look at (up to `Limit`, plus the
+  next one, which tells moto to return a LastEvaluatedKey exactly when it would have), so moto's own code still
+  applies conditions, filters, projections and paging: the answers are moto's, only the candidates are fewer.
+  Queries it does not cover (multi-attribute keys, the legacy QueryFilter) go to moto unchanged.
+- **Transactions without a table copy**: the items a transaction names are copied before it runs and put back, with
+  the stream cut back to its length, if it is cancelled (moto's copy also swapped the stream shard under readers).
+- **One request at a time**: every DynamoDB and DynamoDB Streams request holds one lock.
+- **Stream retention**: `trim_stream` drops the records every reader has consumed (DynamoDB keeps them 24 hours),
+  and only the latest shard iterators are kept (DynamoDB's expire after 15 minutes).
+
+`ENABLED = False` sends every Query down moto's own path (the tests compare both on random data).
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import copy
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+LOCK = threading.RLock()
+ENABLED = True
+ITERATORS_KEPT = 1000
+QUERIES = {"indexed": 0, "moto": 0}  # how many Queries took each path
+
+_installed = False
+_candidates = threading.local()
+_activity: list[threading.Event] = []  # set on every stream record and queue message (the stream pump waits on one)
+
+
+class _Unsupported(Exception):
+    """This query takes moto's own path."""
+
+
+def _cast(value: Any) -> Any:
+    """The value DynamoDB orders keys by (moto compares `DynamoType.cast_value` too)."""
+    return value.cast_value
+
+
+def _token(value: Any) -> tuple[str, Any]:
+    return value.type, value.cast_value
+
+
+class _Space:
+    """One key space (the base table or one index): partition -> entries in key order."""
+
+    def __init__(self, hash_attr: str, sort_attrs: list[str], required: list[str]):
+        self.hash_attr = hash_attr
+        self.sort_attrs = sort_attrs
+        self.required = required  # attributes an item needs to be in this space
+        self.keys: dict[tuple[str, Any], list[tuple[Any, ...]]] = {}
+        self.items: dict[tuple[str, Any], list[Any]] = {}
+        self.where: dict[tuple[Any, ...], tuple[tuple[str, Any], tuple[Any, ...]]] = {}
+
+    def discard(self, primary: tuple[Any, ...]) -> None:
+        found = self.where.pop(primary, None)
+        if found is None:
+            return
+        partition, key = found
+        keys, items = self.keys[partition], self.items[partition]
+        at = bisect.bisect_left(keys, key)
+        del keys[at], items[at]
+        if not keys:
+            del self.keys[partition], self.items[partition]
+
+    def add(self, primary: tuple[Any, ...], item: Any) -> None:
+        attrs = item.attrs
+        if any(not attrs.get(name) for name in self.required):
+            return
+        partition = _token(attrs[self.hash_attr])
+        key = tuple(_cast(attrs[name]) for name in self.sort_attrs)
+        keys = self.keys.setdefault(partition, [])
+        items = self.items.setdefault(partition, [])
+        at = bisect.bisect_left(keys, key)
+        keys.insert(at, key)
+        items.insert(at, item)
+        self.where[primary] = (partition, key)
+
+
+class _TableIndex:
+    def __init__(self, table: Any):
+        from moto.dynamodb.models.table import GlobalSecondaryIndex
+
+        self.table = table
+        self.spaces: dict[str | None, _Space] = {}
+        if table.range_key_attr:
+            self.spaces[None] = _Space(table.hash_key_attr, [table.range_key_attr], [])
+        for index in table.all_indexes():
+            hashes = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
+            ranges = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"]
+            if len(hashes) != 1 or len(ranges) > 1:
+                continue  # multi-attribute keys: moto's own path
+            if ranges:
+                range_attrs: list[str | None] = [ranges[0], table.range_key_attr]
+            elif isinstance(index, GlobalSecondaryIndex) and table.range_key_attr:
+                range_attrs = [table.range_key_attr, table.range_key_attr]
+            else:
+                range_attrs = [table.hash_key_attr, table.range_key_attr]
+            # moto orders an index by these attributes (Table._generate_attr_to_sort_by); the first is the index's hash.
+            order = table._generate_attr_to_sort_by([hashes[0], table.hash_key_attr], range_attrs)
+            self.spaces[index.name] = _Space(hashes[0], order[1:], hashes + ranges)
+        for item in table.all_items():
+            self.update(self.primary(item), item)
+
+    @staticmethod
+    def primary(item: Any) -> tuple[Any, ...]:
+        return _token(item.hash_key), (_token(item.range_key) if item.range_key is not None else None)
+
+    def update(self, primary: tuple[Any, ...], item: Any | None) -> None:
+        for space in self.spaces.values():
+            space.discard(primary)
+            if item is not None:
+                space.add(primary, item)
+
+    def refresh(self, hash_key: Any, range_key: Any | None) -> None:
+        """Re-index the item stored under this key (or its absence)."""
+        primary = (_token(hash_key), _token(range_key) if range_key is not None else None)
+        self.update(primary, self.table.get_item(hash_key, range_key) if range_key is not None or
+                    not self.table.range_key_attr else None)
+
+
+def _index(table: Any) -> _TableIndex:
+    index = table.__dict__.get("_postbox_index")
+    if index is None or index.table is not table:
+        index = _TableIndex(table)
+        table.__dict__["_postbox_index"] = index
+    return index
+
+
+def _known_index(table: Any) -> _TableIndex | None:
+    index = table.__dict__.get("_postbox_index")
+    return index if index is not None and index.table is table else None
+
+
+def _bounds(keys: list[tuple[Any, ...]], comparison: str | None, values: list[Any]) -> tuple[int, int]:
+    """The slice of `keys` whose first element satisfies the key condition on the sort key."""
+    n = len(keys)
+    if comparison is None:
+        return 0, n
+    op = comparison.upper()
+    cast = [_cast(v) for v in values]
+
+    def left(v: Any) -> int:
+        return bisect.bisect_left(keys, v, key=lambda k: k[0])
+
+    def right(v: Any) -> int:
+        return bisect.bisect_right(keys, v, key=lambda k: k[0])
+
+    if op in ("=", "EQ"):
+        return left(cast[0]), right(cast[0])
+    if op in ("<", "LT"):
+        return 0, left(cast[0])
+    if op in ("<=", "LE"):
+        return 0, right(cast[0])
+    if op in (">", "GT"):
+        return right(cast[0]), n
+    if op in (">=", "GE"):
+        return left(cast[0]), n
+    if op == "BETWEEN":
+        lo, hi = left(cast[0]), right(cast[1])
+        return lo, max(lo, hi)
+    if op == "BEGINS_WITH":
+        prefix = cast[0]
+        if not isinstance(prefix, str | bytes) or not prefix:
+            raise _Unsupported
+        lo = left(prefix)
+        at = lo
+        while at < n and isinstance(keys[at][0], type(prefix)) and keys[at][0].startswith(prefix):
+            at += 1  # the matching block is contiguous; it is the result, so walking it is O(result)
+        return lo, at
+    raise _Unsupported
+
+
+def _plan(table: Any, hash_key: Any, range_comparison: str | None, range_objs: list[Any], limit: int | None,
+          exclusive_start_key: dict[str, Any] | None, scan_index_forward: bool, index_name: str | None,
+          hash_key_conditions: list[Any] | None, range_key_conditions: list[Any] | None) -> list[Any]:
+    """The items moto's Query will look at, in any order (moto sorts them again)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    index = _index(table)
+    space = index.spaces.get(index_name)
+    if space is None:
+        raise _Unsupported
+    if len(hash_key_conditions or []) > 1 or len(range_key_conditions or []) > 1:
+        raise _Unsupported
+    if index_name is None:
+        if hash_key is None:
+            raise _Unsupported
+        partition_value = hash_key
+    else:
+        if not hash_key_conditions or hash_key_conditions[0][0] != space.hash_attr:
+            raise _Unsupported
+        partition_value = hash_key_conditions[0][1]
+    if range_key_conditions and range_key_conditions[0][0] != space.sort_attrs[0]:
+        raise _Unsupported
+    partition = _token(partition_value)
+    keys, items = space.keys.get(partition, []), space.items.get(partition, [])
+    try:
+        lo, hi = _bounds(keys, range_comparison, range_objs)
+        if exclusive_start_key:
+            if any(name not in exclusive_start_key for name in space.sort_attrs):
+                raise _Unsupported
+            start = tuple(_cast(DynamoType(exclusive_start_key[name])) for name in space.sort_attrs)
+            if scan_index_forward:
+                lo = max(lo, bisect.bisect_right(keys, start))
+            else:
+                hi = min(hi, bisect.bisect_left(keys, start))
+    except TypeError as error:  # keys of mixed types: let moto decide
+        raise _Unsupported from error
+    if hi <= lo:
+        return []
+    if scan_index_forward:
+        end = hi if not limit else min(hi, lo + limit)
+        # The next item in key order, matching or not, makes moto stop at `limit` with a LastEvaluatedKey.
+        return items[lo:end + 1]
+    begin = lo if not limit else max(lo, hi - limit)
+    return items[max(begin - 1, 0):hi]
+
+
+def _patched_query(original: Callable[..., Any]) -> Callable[..., Any]:
+    def query(self: Any, hash_key: Any, range_comparison: Any, range_objs: Any, limit: Any, exclusive_start_key: Any,
+              scan_index_forward: Any, projection_expressions: Any, index_name: Any = None,
+              consistent_read: bool = False, filter_expression: Any = None, hash_key_conditions: Any = None,
+              range_key_conditions: Any = None, **filter_kwargs: Any) -> Any:
+        arguments = (hash_key, range_comparison, range_objs, limit, exclusive_start_key, scan_index_forward,
+                     projection_expressions, index_name, consistent_read, filter_expression)
+        keywords = {"hash_key_conditions": hash_key_conditions, "range_key_conditions": range_key_conditions,
+                    **filter_kwargs}
+        with LOCK:
+            if not ENABLED or filter_kwargs:
+                QUERIES["moto"] += 1
+                return original(self, *arguments, **keywords)
+            try:
+                candidates = _plan(self, hash_key, range_comparison, range_objs, limit, exclusive_start_key,
+                                   scan_index_forward, index_name, hash_key_conditions, range_key_conditions)
+            except _Unsupported:
+                QUERIES["moto"] += 1
+                return original(self, *arguments, **keywords)
+            QUERIES["indexed"] += 1
+            _candidates.table, _candidates.items = self, list(candidates)
+            try:
+                return original(self, *arguments, **keywords)
+            finally:
+                _candidates.table = _candidates.items = None
+    return query
+
+
+def _patched_all_items(original: Callable[..., Any]) -> Callable[..., Any]:
+    def all_items(self: Any) -> list[Any]:
+        if getattr(_candidates, "table", None) is self:
+            return _candidates.items
+        return original(self)
+    return all_items
+
+
+def _after_put(original: Callable[..., Any]) -> Callable[..., Any]:
+    def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with LOCK:
+            item = original(self, *args, **kwargs)
+            index = _known_index(self)
+            if index is not None:
+                index.update(index.primary(item), item)
+            return item
+    return put_item
+
+
+def _after_delete(original: Callable[..., Any]) -> Callable[..., Any]:
+    def delete_item(self: Any, hash_key: Any, range_key: Any) -> Any:
+        with LOCK:
+            item = original(self, hash_key, range_key)
+            index = _known_index(self)
+            if index is not None and item is not None:
+                index.update(index.primary(item), None)
+            return item
+    return delete_item
+
+
+def _key_of(table: Any, key: Any) -> tuple[Any, Any]:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    if isinstance(key, dict) and table.hash_key_attr in key:
+        hash_key = DynamoType(key[table.hash_key_attr])
+        range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr in key else None
+        return hash_key, range_key
+    return DynamoType(key), None
+
+
+def _after_update(original: Callable[..., Any]) -> Callable[..., Any]:
+    def update_item(self: Any, table_name: str, key: Any, *args: Any, **kwargs: Any) -> Any:
+        with LOCK:
+            try:
+                return original(self, table_name, key, *args, **kwargs)
+            finally:  # moto changes the stored item in place, even when a later step fails
+                table = self.tables.get(table_name)
+                index = _known_index(table) if table is not None else None
+                if index is not None:
+                    index.refresh(*_key_of(table, key))
+    return update_item
+
+
+def _transaction_keys(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any]]:
+    touched = []
+    for entry in transact_items:
+        for op_type, op in entry.items():
+            table = backend.tables.get(op.get("TableName"))
+            if table is None or op_type == "ConditionCheck":
+                continue
+            if op_type == "Put":
+                attrs = op.get("Item") or {}
+                if table.hash_key_attr not in attrs or (table.range_key_attr and table.range_key_attr not in attrs):
+                    continue
+                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+                if table.range_key_attr:
+                    key[table.range_key_attr] = attrs[table.range_key_attr]
+            else:
+                key = op.get("Key") or {}
+            if table.hash_key_attr in key and (not table.range_key_attr or table.range_key_attr in key):
+                touched.append((table, *_key_of(table, key)))
+    return touched
+
+
+def _restore(table: Any, hash_key: Any, range_key: Any, saved: Any) -> None:
+    if range_key is not None:
+        partition = table.items[hash_key]
+        if saved is None:
+            partition.pop(range_key, None)
+        else:
+            partition[range_key] = saved
+        if not partition:
+            table.items.pop(hash_key, None)
+    elif saved is None:
+        table.items.pop(hash_key, None)
+    else:
+        table.items[hash_key] = saved
+    index = _known_index(table)
+    if index is not None:
+        index.refresh(hash_key, range_key)
+
+
+class _NoTableCopy:
+    """moto's transaction code copies whole tables to roll back; `transact_write_items` below rolls back by item."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        from moto.dynamodb.models.table import Table
+
+        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
+
+
+def _transact(original: Callable[..., Any]) -> Callable[..., Any]:
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        with LOCK:
+            touched = _transaction_keys(self, transact_items)
+            saved = [(table, h, r, copy.deepcopy(table.get_item(h, r))) for table, h, r in touched]
+            streams = {id(t): (t.stream_shard, len(t.stream_shard.items))
+                       for t, *_ in touched if t.stream_shard is not None}
+            try:
+                return original(self, transact_items)
+            except Exception:
+                for table, h, r, item in reversed(saved):
+                    _restore(table, h, r, item)
+                for shard, length in streams.values():
+                    del shard.items[length:]
+                raise
+    return transact_write_items
+
+
+def _dropping_index(original: Callable[..., Any]) -> Callable[..., Any]:
+    def method(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        with LOCK:
+            result = original(self, name, *args, **kwargs)
+            table = self.tables.get(name)
+            if table is not None:
+                table.__dict__.pop("_postbox_index", None)
+            return result
+    return method
+
+
+def _locked(original: Callable[..., Any]) -> Callable[..., Any]:
+    def method(*args: Any, **kwargs: Any) -> Any:
+        with LOCK:
+            return original(*args, **kwargs)
+    return method
+
+
+def _waking(original: Callable[..., Any]) -> Callable[..., Any]:
+    def method(*args: Any, **kwargs: Any) -> Any:
+        result = original(*args, **kwargs)
+        for event in list(_activity):
+            event.set()
+        return result
+    return method
+
+
+def _stream_get(self: Any, start: int, quantity: int) -> list[dict[str, Any]]:
+    """Up to `quantity` records from `start`, past released ones; an iterator older than the dropped records reads
+    from the oldest kept one."""
+    found: list[dict[str, Any]] = []
+    at = max(start - self.starting_sequence_number, 0)
+    while at < len(self.items) and len(found) < quantity:
+        record = self.items[at]
+        if record is not None:
+            found.append(record.to_json())
+        at += 1
+    return found
+
+
+class _RecentIterators(OrderedDict):
+    """The streams backend's iterators, newest last; the oldest go past ITERATORS_KEPT."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        while len(self) > ITERATORS_KEPT:
+            self.popitem(last=False)
+
+
+def _recent_iterators(original: Callable[..., Any]) -> Callable[..., Any]:
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.shard_iterators = _RecentIterators(self.shard_iterators)
+    return __init__
+
+
+def install() -> None:
+    """Patch moto (once per process; idempotent)."""
+    global _installed
+    with LOCK:
+        if _installed:
+            return
+        from moto.dynamodb import models as dynamodb_models
+        from moto.dynamodb.models import DynamoDBBackend
+        from moto.dynamodb.models.table import StreamShard, Table
+        from moto.dynamodb.responses import DynamoHandler
+        from moto.dynamodbstreams.models import DynamoDBStreamsBackend, dynamodbstreams_backends
+        from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
+        from moto.sqs.models import SQSBackend
+
+        Table.query = _patched_query(Table.query)
+        Table.all_items = _patched_all_items(Table.all_items)
+        Table.put_item = _after_put(Table.put_item)
+        Table.delete_item = _after_delete(Table.delete_item)
+        DynamoDBBackend.update_item = _after_update(DynamoDBBackend.update_item)
+        DynamoDBBackend.transact_write_items = _transact(DynamoDBBackend.transact_write_items)
+        DynamoDBBackend.update_table = _dropping_index(DynamoDBBackend.update_table)
+        dynamodb_models.copy = _NoTableCopy  # type: ignore[attr-defined]
+        for name in ("scan", "get_item", "put_item", "delete_item", "execute_statement", "batch_execute_statement",
+                     "execute_transaction", "delete_table", "create_table"):
+            setattr(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
+        DynamoHandler.call_action = _locked(DynamoHandler.call_action)
+        DynamoDBStreamsHandler.call_action = _locked(DynamoDBStreamsHandler.call_action)
+        StreamShard.add = _waking(StreamShard.add)
+        for name in ("send_message", "send_message_batch", "change_message_visibility"):
+            setattr(SQSBackend, name, _waking(getattr(SQSBackend, name)))
+        StreamShard.get = _stream_get
+        DynamoDBStreamsBackend.__init__ = _recent_iterators(DynamoDBStreamsBackend.__init__)
+        for regions in dynamodbstreams_backends.values():  # backends made before install
+            for backend in regions.values():
+                backend.shard_iterators = _RecentIterators(backend.shard_iterators)
+        _installed = True
+
+
+def installed() -> bool:
+    return _installed
+
+
+@contextlib.contextmanager
+def moto_path() -> Iterator[None]:
+    """Every Query on moto's own path for the duration (the comparison tests)."""
+    global ENABLED
+    with LOCK:
+        previous, ENABLED = ENABLED, False
+        try:
+            yield
+        finally:
+            ENABLED = previous
+
+
+def activity() -> threading.Event:
+    """An event set whenever moto records a stream record or a queue message (wakes the stream pump)."""
+    event = threading.Event()
+    _activity.append(event)
+    return event
+
+
+def forget(event: threading.Event) -> None:
+    with contextlib.suppress(ValueError):
+        _activity.remove(event)
+
+
+def _shard(stream_arn: str) -> Any:
+    from moto.dynamodb.models import dynamodb_backends
+
+    _, _, _, region, account, resource = stream_arn.split(":", 5)
+    table_name = resource.split("/")[1]
+    table = dynamodb_backends[account][region].tables.get(table_name)
+    return table.stream_shard if table is not None else None
+
+
+def trim_stream(stream_arn: str, before_sequence: int, keep: list[tuple[int, int]] = ()) -> int:  # type: ignore[assignment]
+    """Release the stream's records with a sequence number below `before_sequence` (every reader is past them), except
+    those in the `keep` ranges (inclusive; batches on the on-failure queue, which a redrive reads again), as DynamoDB
+    drops records after 24 hours. Released records before the first kept one are removed from the list; the others
+    leave a `None` (a pointer) until then. Returns how many records were released."""
+    with LOCK:
+        shard = _shard(stream_arn)
+        if shard is None:
+            return 0
+        base = shard.starting_sequence_number
+        end = min(max(before_sequence - base, 0), len(shard.items))
+        released = 0
+        for at in range(shard.__dict__.get("_postbox_released", 0), end):
+            sequence = base + at
+            if shard.items[at] is not None and not any(low <= sequence <= high for low, high in keep):
+                shard.items[at] = None
+                released += 1
+        # Later calls start from here: the end, or the first kept record (released once its range is no longer kept).
+        shard.__dict__["_postbox_released"] = min([end, *(max(low - base, 0) for low, high in keep
+                                                         if low - base < end and high >= base)])
+        drop = 0
+        while drop < end and shard.items[drop] is None:
+            drop += 1
+        if drop:
+            del shard.items[:drop]
+            shard.starting_sequence_number += drop
+            shard.__dict__["_postbox_released"] = max(shard.__dict__["_postbox_released"] - drop, 0)
+        return released
+
+
+def stream_length(stream_arn: str) -> int:
+    with LOCK:
+        shard = _shard(stream_arn)
+        return len(shard.items) if shard is not None else 0

@@ -1,0 +1,75 @@
+"""IAM proven from the code's own calls (docs/testing.md#iam): the AWS calls a function makes are checked against
+its role in template.yaml as CloudFormation sees it (postbox_local.iam). The whole run is checked when it ends
+(tests/conftest.py); these tests show the check itself refuses what IAM would refuse."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from postbox_local import iam
+
+TEMPLATE = (Path(__file__).resolve().parents[2] / "template.yaml").read_text()
+pytestmark = pytest.mark.skipif(not iam.translator_python().exists(),
+                                reason="aws-sam-translator comes with the SAM CLI (make sam-validate installs it)")
+
+
+def without(text: str, function: str, line: str) -> str:
+    """A copy of the template with one line of one function's block removed."""
+    start = text.index(f"\n  {function}:\n")
+    end = text.index("\n  # ---", start) if "\n  # ---" in text[start:] else len(text)
+    block = text[start:end]
+    assert line in block, (function, line)
+    return text[:start] + block.replace(line, "", 1) + text[end:]
+
+
+def test_a_message_create_is_allowed_and_dropping_its_put_grant_fails_the_check(api):
+    with iam.capture() as calls:
+        response = api.post("/api/v1/messaging", user="alice",
+                            json={"target_type": "xform", "target_id": "34", "message": "hi"})
+    assert response.status_code == 201
+    assert {r.action for r in calls["CreateMessageFunction"]} >= {"dynamodb:BatchGetItem", "dynamodb:PutItem"}
+    assert iam.check(calls, TEMPLATE, functions=[]).denied == {}
+
+    copy = without(TEMPLATE, "CreateMessageFunction", "                - dynamodb:PutItem\n")
+    denied = iam.check(calls, copy, functions=[]).denied
+    assert [(r.action, r.resource) for r in denied["CreateMessageFunction"]] == [
+        ("dynamodb:PutItem", iam.table_arn("postbox-local"))]
+
+
+def test_an_index_query_needs_the_index_arn(api, stream):
+    """The table's ARN does not cover its indexes: DirectoryDeleteFunction's Feed query needs index/Feed."""
+    with iam.capture() as calls:
+        assert api.post("/api/v1/directory/delete", user="admin", json={"users": ["erin"]}).status_code == 200
+    assert iam.check(calls, TEMPLATE, functions=[]).denied == {}
+    copy = without(TEMPLATE, "DirectoryDeleteFunction", '              Resource: !Sub "${Table.Arn}/index/Feed"\n')
+    copy = copy.replace("              Action: dynamodb:Query           # a deleted entry's listing and feed rows "
+                        "(the Feed index)\n", "              Action: dynamodb:Query\n              Resource: "
+                        "!GetAtt Table.Arn\n", 1)
+    denied = iam.check(calls, copy, functions=[]).denied
+    assert any(r.resource.endswith("/index/Feed") for r in denied["DirectoryDeleteFunction"])
+
+
+def test_leading_key_conditions_and_denies_are_honoured():
+    translated = iam.translate(TEMPLATE)
+    me = iam.role_statements(translated, "MeSettingsFunction")
+    table = iam.table_arn("postbox-local")
+    own = iam.Request("dynamodb:UpdateItem", table, (("dynamodb:LeadingKeys", ("DIR#user#~",)),))
+    other = iam.Request("dynamodb:UpdateItem", table, (("dynamodb:LeadingKeys", ("USER#~",)),))
+    assert iam.allowed(me, own) and not iam.allowed(me, other)
+    channel = iam.role_statements(translated, "ChannelFunction")
+    assert iam.allowed(channel, iam.Request("sns:Publish", "*"))                      # an SMS
+    assert not iam.allowed(channel, iam.Request("sns:Publish", "arn:aws:sns:us-east-1:123456789012:topic"))
+
+
+def test_the_cursor_secret_is_readable_by_the_paginating_functions_only():
+    translated = iam.translate(TEMPLATE)
+    read = iam.Request("secretsmanager:GetSecretValue", iam.secret_arn("postbox-local-cursor"))
+    readers = sorted(name for name, spec in translated["Resources"].items()
+                     if spec["Type"] == "AWS::Lambda::Function" and iam.allowed(iam.role_statements(translated, name),
+                                                                                 read))
+    assert readers == ["DirectoryListFunction", "ListInboxFunction", "ListMessagesFunction"]
+    environments = {name: spec["Properties"].get("Environment", {}).get("Variables", {})
+                    for name, spec in translated["Resources"].items() if spec["Type"] == "AWS::Lambda::Function"}
+    assert sorted(name for name, env in environments.items() if "CURSOR_SECRET_ID" in env) == readers
+    assert not any(re.search(r"resolve:secretsmanager", str(env)) for env in environments.values())
