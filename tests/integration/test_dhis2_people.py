@@ -6,7 +6,7 @@ username and names of active users."""
 import re
 
 import pytest
-from dhis2_support import web_message
+from support.dhis2 import web_message
 
 PREFIXES = ["/api", "/api/40"]
 PRIVATE_KEYS = {"email", "phoneNumber", "phone", "authorities", "settings", "userGroups", "organisationUnits",
