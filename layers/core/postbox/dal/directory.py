@@ -163,8 +163,10 @@ def first_entries(listed_as: str, *, limit: int) -> list[Item]:
     from boto3.dynamodb.conditions import Key as K
 
     found: list[Item] = []
+    # Only what a search answers with: never a user's email, phone or authorities.
     for items, _, _ in table.query_pages(K("GSI1PK").eq(keys.directory_kind_feed(listed_as)),
-                                         index=keys.FEED_INDEX, limit=limit):
+                                         index=keys.FEED_INDEX, limit=limit,
+                                         projection=["id", "kind", "name", "username", "active", "users"]):
         found += items
         if len(found) >= limit:
             break
