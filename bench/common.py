@@ -15,6 +15,7 @@ def moto_environment() -> None:
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
         "TABLE_NAME": "postbox-local", "BUCKET_NAME": "postbox-local-attachments",
         "CURSOR_SECRET_ID": "postbox-local-cursor",
+        "IDEMPOTENCY_TABLE_NAME": "postbox-local-idempotency", "CALLBACK_QUEUE_URL": "", "CHANNEL_QUEUE_URL": "",
         "POWERTOOLS_METRICS_DISABLED": "true", "POWERTOOLS_LOG_LEVEL": "ERROR",
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled", "POSTBOX_LOCAL_DIR": tempfile.mkdtemp(prefix="postbox-bench-"),
     })
@@ -32,13 +33,14 @@ def in_process_stack():
     from postbox.dal import table
     from postbox.integrations import iot
     from postbox.logic.directory import parse_document, upsert
-    from postbox.settings import get_settings
+    from postbox.settings import reset as reset_settings
     from postbox_local import moto_index, resources
     from postbox_local.functions import FunctionRegistry
     from postbox_local.gateway import Gateway
     from postbox_local.pump import StreamPump
 
-    for cached in (table.client, table._codecs, iot.client, get_settings):  # clients of an earlier moto context
+    reset_settings()
+    for cached in (table.client, table._codecs, iot.client):  # clients of an earlier moto context
         cached.cache_clear()
     moto_index.install()
     with mock_aws():

@@ -49,14 +49,15 @@ def alert_fanout(receivers: int) -> dict:
 
     from postbox.dal import directory, keys, table
     from postbox.logic.directory import parse_document, upsert
-    from postbox.settings import get_settings
+    from postbox.settings import reset as reset_settings
     from postbox_local import moto_index, resources
     from postbox_local.functions import FunctionRegistry
     from postbox_local.gateway import Gateway
     from postbox_local.metering import dynamodb_requests
     from postbox_local.pump import StreamPump
 
-    for cached in (table.client, table._codecs, get_settings):  # clients of an earlier moto context
+    reset_settings()
+    for cached in (table.client, table._codecs):  # clients of an earlier moto context
         cached.cache_clear()
     moto_index.install()
     with mock_aws():

@@ -28,6 +28,11 @@ os.environ.update({
     "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
     # The alert callback queue as in-process moto names it (local/postbox_local/state.py LOCAL_QUEUES).
     "CALLBACK_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/postbox-local-callbacks.fifo",
+    # Email and SMS off (an empty queue URL), except in the channels' own tests.
+    "CHANNEL_QUEUE_URL": "",
+    # The IoT authorizer's pool and account (its own tests use a pool of their own); Lambda sets AWS_REGION.
+    "COGNITO_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_tests", "AWS_ACCOUNT_ID": "123456789012",
+    "AWS_REGION": "us-east-1",
 })
 for name in ("AWS_ENDPOINT_URL", "IOT_DATA_ENDPOINT", "AWS_PROFILE"):
     os.environ.pop(name, None)
@@ -39,9 +44,10 @@ DEMO_DIRECTORY = json.loads((ROOT / "local" / "demo-directory.json").read_text()
 def _reset_caches() -> None:
     from postbox.dal import idempotency, table
     from postbox.integrations import iot, queues, s3, streams
-    from postbox.settings import get_settings
+    from postbox.settings import reset as reset_settings
 
-    for cached in (table.client, table._codecs, iot.client, queues.client, streams.client, s3.client, get_settings,
+    reset_settings()
+    for cached in (table.client, table._codecs, iot.client, queues.client, streams.client, s3.client,
                    idempotency.persistence_layer):
         cached.cache_clear()
     from aws_lambda_powertools.utilities import parameters
@@ -217,15 +223,23 @@ def pytest_configure(config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session, exitstatus) -> None:
-    from postbox_local import iam
+    from postbox_local import iam, iam_roles
 
     if hasattr(session.config, "workerinput") or not os.environ.get(iam.ENV):
         return
     calls = iam.recorded(os.environ[iam.ENV])
     if not calls:
         return
-    verdict = iam.check(calls)
-    _IAM_VERDICT[:] = [iam.report(verdict) or "every recorded AWS call is allowed by its function's role"]
+    if not iam_roles.translator_python().exists():
+        _IAM_VERDICT[:] = ["not checked: aws-sam-translator comes with the SAM CLI (make sam-validate installs it)"]
+        return
+    verdict = iam_roles.check(calls)
+    full = iam_roles.report(verdict)
+    (Path(os.environ[iam.ENV]) / "report.txt").write_text(full)
+    denied = [line for line in full.splitlines() if not line.startswith("unused")]
+    unused = len(full.splitlines()) - len(denied)
+    _IAM_VERDICT[:] = ["\n".join(denied) or "every recorded AWS call is allowed by its function's role",
+                       f"{unused} grants no call of this run used: {os.environ[iam.ENV]}/report.txt"]
     if verdict.denied or verdict.unknown:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
@@ -233,4 +247,5 @@ def pytest_sessionfinish(session, exitstatus) -> None:
 def pytest_terminal_summary(terminalreporter) -> None:
     if _IAM_VERDICT:
         terminalreporter.section("IAM: recorded AWS calls against template.yaml's roles")
-        terminalreporter.write_line(_IAM_VERDICT[0])
+        for line in _IAM_VERDICT:
+            terminalreporter.write_line(line)

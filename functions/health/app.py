@@ -2,6 +2,9 @@
 
 from postbox.http.faces import native_resolver
 from postbox.http.resolver import api_entry
+from postbox.settings import TableSettings, require
+
+require(TableSettings)
 
 app = native_resolver()
 

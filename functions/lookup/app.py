@@ -8,6 +8,9 @@ from postbox.http.faces import native_resolver
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.lookup import MAX_RESULTS, lookup
 from postbox.models.lookup import LookupOut
+from postbox.settings import TableSettings, require
+
+require(TableSettings)
 
 app = native_resolver()
 

@@ -8,6 +8,9 @@ from postbox.http.faces import native_resolver
 from postbox.http.resolver import api_entry, current_caller
 from postbox.http.session import bearer_token, clear_cookie, set_cookie
 from postbox.logic.sessions import session_lifetime
+from postbox.settings import TableSettings, require
+
+require(TableSettings)
 
 app = native_resolver()
 TAGS = ["Browser sessions"]

@@ -43,7 +43,7 @@ class EmbeddedBroker:
     def start(self) -> None:
         if self._broker is not None:
             return
-        from amqtt.broker import Broker
+        from amqtt.broker import Broker  # amqtt is large: loaded when a broker starts, not with the stack
 
         async def start_fresh() -> Broker:
             # A fresh Broker each time: sessions come back from the session database, as after a restart.

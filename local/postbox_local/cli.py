@@ -7,13 +7,18 @@ one line, not a traceback.
 import argparse
 import contextlib
 import json
+import logging
 import os
 import signal
 import sys
 import threading
 from pathlib import Path
 
-from postbox_local.state import Ports, aws_environment
+import boto3
+
+from postbox_local import tokens
+from postbox_local.state import FAILURE_QUEUE, Ports, aws_environment
+from postbox_local.webpublish import PublishError, publish, stack_outputs
 
 
 class CliError(Exception):
@@ -28,12 +33,10 @@ def _use_local_stack(args: argparse.Namespace) -> None:
 
 
 def cmd_local(args: argparse.Namespace) -> int:
-    import logging
-
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from postbox_local import iam
-    from postbox_local.stack import LocalStack
+    from postbox_local import iam  # the local stack's IAM check loads the template's policies: only here
+    from postbox_local.stack import LocalStack  # the stack loads moto, the broker and every handler: only here
 
     iam.install_from_env()  # the test suite proves IAM from the calls of this stack's functions too
     ports = Ports(api=args.api_port, mqtt=args.mqtt_port, moto=args.moto_port, iot=args.iot_port, ws=args.ws_port)
@@ -56,11 +59,9 @@ def cmd_local(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from postbox_local import tokens
-
     if args.app:
         _use_local_stack(args)
-        from postbox.dal import keys, table
+        from postbox.dal import keys, table  # the layer loads only for the commands that use it: a quick start
 
         try:
             app = table.get(keys.directory_key("app", args.app))
@@ -80,10 +81,11 @@ def cmd_directory_load(args: argparse.Namespace) -> int:
     _use_local_stack(args)
     if args.table:
         os.environ["TABLE_NAME"] = args.table
+    # the layer loads only for the commands that use it: a quick start
     from postbox.logic.directory import DirectoryError, parse_document, upsert
-    from postbox.settings import get_settings
+    from postbox.settings import TableSettings, reset
 
-    get_settings.cache_clear()  # TABLE_NAME may have just changed
+    reset()  # TABLE_NAME may have just changed
     path = Path(args.file)
     try:
         data = json.loads(path.read_text())
@@ -100,14 +102,14 @@ def cmd_directory_load(args: argparse.Namespace) -> int:
             print(f"{path}: {problem}", file=sys.stderr)
         raise CliError(f"{path}: {len(error.errors)} problem(s); nothing was written") from None
     except Exception as error:
-        raise CliError(f"cannot write the directory to {get_settings().TABLE_NAME}: {error}") from None
+        raise CliError(f"cannot write the directory to {TableSettings.get().TABLE_NAME}: {error}") from None
     counts = ", ".join(f"{n} {kind}" for kind, n in summary.model_dump().items() if n)
     print(f"loaded {counts or 'nothing'} into {os.environ.get('TABLE_NAME')}")
     return 0
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
-    from AWSIoTPythonSDK.MQTTLib import AWSIoTMQTTClient
+    from AWSIoTPythonSDK.MQTTLib import AWSIoTMQTTClient  # a dev tool's SDK: only `postbox listen` loads it
 
     client_id = args.client_id or f"postbox-listen-{os.getpid()}"
     client = AWSIoTMQTTClient(client_id, cleanSession=not args.persistent)
@@ -149,6 +151,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
 def cmd_redrive(args: argparse.Namespace) -> int:
     _use_local_stack(args)
+    # the layer loads only for the commands that use it: a quick start
     from postbox.logic.fanout import fan_out
     from postbox.logic.publisher import publish_change
     from postbox.logic.redrive import redrive
@@ -163,9 +166,6 @@ def cmd_redrive(args: argparse.Namespace) -> int:
 
 
 def cmd_web_publish(args: argparse.Namespace) -> int:
-    import boto3
-
-    from postbox_local.webpublish import PublishError, publish, stack_outputs
 
     session = boto3.session.Session(region_name=args.region)
     try:
@@ -179,10 +179,6 @@ def cmd_web_publish(args: argparse.Namespace) -> int:
 
 
 def _local_queue_url() -> str:
-    import boto3
-
-    from postbox_local.state import FAILURE_QUEUE
-
     try:
         return boto3.client("sqs").get_queue_url(QueueName=FAILURE_QUEUE)["QueueUrl"]
     except Exception as error:

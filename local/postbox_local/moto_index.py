@@ -11,11 +11,9 @@ per process:
   next one, which tells moto to return a LastEvaluatedKey exactly when it would have), so moto's own code still
   applies conditions, filters, projections and paging: the answers are moto's, only the candidates are fewer.
   Queries it does not cover (multi-attribute keys, the legacy QueryFilter) go to moto unchanged.
-- **Transactions without a table copy**: the items a transaction names are copied before it runs and put back, with
-  the stream cut back to its length, if it is cancelled (moto's copy also swapped the stream shard under readers).
+- **Transactions without a table copy**: postbox_local.moto_transactions.
 - **One request at a time**: every DynamoDB and DynamoDB Streams request holds one lock.
-- **Stream retention**: `trim_stream` drops the records every reader has consumed (DynamoDB keeps them 24 hours),
-  and only the latest shard iterators are kept (DynamoDB's expire after 15 minutes).
+- **Stream retention**: postbox_local.moto_streams.
 
 `ENABLED = False` sends every Query down moto's own path (the tests compare both on random data).
 """
@@ -24,20 +22,18 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import copy
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
-LOCK = threading.RLock()
+from postbox_local import moto_streams
+from postbox_local.moto_streams import LOCK
+
 ENABLED = True
-ITERATORS_KEPT = 1000
 QUERIES = {"indexed": 0, "moto": 0}  # how many Queries took each path
 
 _installed = False
 _candidates = threading.local()
-_activity: list[threading.Event] = []  # set on every stream record and queue message (the stream pump waits on one)
 
 
 class _Unsupported(Exception):
@@ -91,6 +87,7 @@ class _Space:
 
 class _TableIndex:
     def __init__(self, table: Any):
+        # moto is imported where its models are patched or read, not with this module
         from moto.dynamodb.models.table import GlobalSecondaryIndex
 
         self.table = table
@@ -139,7 +136,7 @@ def _index(table: Any) -> _TableIndex:
     return index
 
 
-def _known_index(table: Any) -> _TableIndex | None:
+def known_index(table: Any) -> _TableIndex | None:
     index = table.__dict__.get("_postbox_index")
     return index if index is not None and index.table is table else None
 
@@ -187,6 +184,7 @@ def _plan(table: Any, hash_key: Any, range_comparison: str | None, range_objs: l
           exclusive_start_key: dict[str, Any] | None, scan_index_forward: bool, index_name: str | None,
           hash_key_conditions: list[Any] | None, range_key_conditions: list[Any] | None) -> list[Any]:
     """The items moto's Query will look at, in any order (moto sorts them again)."""
+    # moto is imported where its models are patched or read, not with this module
     from moto.dynamodb.models.dynamo_type import DynamoType
 
     index = _index(table)
@@ -269,7 +267,7 @@ def _after_put(original: Callable[..., Any]) -> Callable[..., Any]:
     def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
         with LOCK:
             item = original(self, *args, **kwargs)
-            index = _known_index(self)
+            index = known_index(self)
             if index is not None:
                 index.update(index.primary(item), item)
             return item
@@ -280,14 +278,15 @@ def _after_delete(original: Callable[..., Any]) -> Callable[..., Any]:
     def delete_item(self: Any, hash_key: Any, range_key: Any) -> Any:
         with LOCK:
             item = original(self, hash_key, range_key)
-            index = _known_index(self)
+            index = known_index(self)
             if index is not None and item is not None:
                 index.update(index.primary(item), None)
             return item
     return delete_item
 
 
-def _key_of(table: Any, key: Any) -> tuple[Any, Any]:
+def key_of(table: Any, key: Any) -> tuple[Any, Any]:
+    # moto is imported where its models are patched or read, not with this module
     from moto.dynamodb.models.dynamo_type import DynamoType
 
     if isinstance(key, dict) and table.hash_key_attr in key:
@@ -304,77 +303,10 @@ def _after_update(original: Callable[..., Any]) -> Callable[..., Any]:
                 return original(self, table_name, key, *args, **kwargs)
             finally:  # moto changes the stored item in place, even when a later step fails
                 table = self.tables.get(table_name)
-                index = _known_index(table) if table is not None else None
+                index = known_index(table) if table is not None else None
                 if index is not None:
-                    index.refresh(*_key_of(table, key))
+                    index.refresh(*key_of(table, key))
     return update_item
-
-
-def _transaction_keys(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any]]:
-    touched = []
-    for entry in transact_items:
-        for op_type, op in entry.items():
-            table = backend.tables.get(op.get("TableName"))
-            if table is None or op_type == "ConditionCheck":
-                continue
-            if op_type == "Put":
-                attrs = op.get("Item") or {}
-                if table.hash_key_attr not in attrs or (table.range_key_attr and table.range_key_attr not in attrs):
-                    continue
-                key = {table.hash_key_attr: attrs[table.hash_key_attr]}
-                if table.range_key_attr:
-                    key[table.range_key_attr] = attrs[table.range_key_attr]
-            else:
-                key = op.get("Key") or {}
-            if table.hash_key_attr in key and (not table.range_key_attr or table.range_key_attr in key):
-                touched.append((table, *_key_of(table, key)))
-    return touched
-
-
-def _restore(table: Any, hash_key: Any, range_key: Any, saved: Any) -> None:
-    if range_key is not None:
-        partition = table.items[hash_key]
-        if saved is None:
-            partition.pop(range_key, None)
-        else:
-            partition[range_key] = saved
-        if not partition:
-            table.items.pop(hash_key, None)
-    elif saved is None:
-        table.items.pop(hash_key, None)
-    else:
-        table.items[hash_key] = saved
-    index = _known_index(table)
-    if index is not None:
-        index.refresh(hash_key, range_key)
-
-
-class _NoTableCopy:
-    """moto's transaction code copies whole tables to roll back; `transact_write_items` below rolls back by item."""
-
-    @staticmethod
-    def deepcopy(value: Any, memo: Any = None) -> Any:
-        from moto.dynamodb.models.table import Table
-
-        return value if isinstance(value, Table) else copy.deepcopy(value, memo)
-
-
-def _transact(original: Callable[..., Any]) -> Callable[..., Any]:
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        with LOCK:
-            touched = _transaction_keys(self, transact_items)
-            saved = [(table, h, r, copy.deepcopy(table.get_item(h, r))) for table, h, r in touched]
-            streams = {id(t): (t.stream_shard, len(t.stream_shard.items))
-                       for t, *_ in touched if t.stream_shard is not None}
-            try:
-                return original(self, transact_items)
-            except Exception:
-                for table, h, r, item in reversed(saved):
-                    _restore(table, h, r, item)
-                for shard, length in streams.values():
-                    del shard.items[length:]
-                raise
-    return transact_write_items
 
 
 def _dropping_index(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -395,79 +327,35 @@ def _locked(original: Callable[..., Any]) -> Callable[..., Any]:
     return method
 
 
-def _waking(original: Callable[..., Any]) -> Callable[..., Any]:
-    def method(*args: Any, **kwargs: Any) -> Any:
-        result = original(*args, **kwargs)
-        for event in list(_activity):
-            event.set()
-        return result
-    return method
-
-
-def _stream_get(self: Any, start: int, quantity: int) -> list[dict[str, Any]]:
-    """Up to `quantity` records from `start`, past released ones; an iterator older than the dropped records reads
-    from the oldest kept one."""
-    found: list[dict[str, Any]] = []
-    at = max(start - self.starting_sequence_number, 0)
-    while at < len(self.items) and len(found) < quantity:
-        record = self.items[at]
-        if record is not None:
-            found.append(record.to_json())
-        at += 1
-    return found
-
-
-class _RecentIterators(OrderedDict):
-    """The streams backend's iterators, newest last; the oldest go past ITERATORS_KEPT."""
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        super().__setitem__(key, value)
-        while len(self) > ITERATORS_KEPT:
-            self.popitem(last=False)
-
-
-def _recent_iterators(original: Callable[..., Any]) -> Callable[..., Any]:
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        self.shard_iterators = _RecentIterators(self.shard_iterators)
-    return __init__
-
-
 def install() -> None:
     """Patch moto (once per process; idempotent)."""
     global _installed
+    from postbox_local import moto_transactions  # it imports this module's index helpers
+
     with LOCK:
         if _installed:
             return
+        # moto is imported where its models are patched or read, not with this module
         from moto.dynamodb import models as dynamodb_models
         from moto.dynamodb.models import DynamoDBBackend
-        from moto.dynamodb.models.table import StreamShard, Table
+        from moto.dynamodb.models.table import Table
         from moto.dynamodb.responses import DynamoHandler
-        from moto.dynamodbstreams.models import DynamoDBStreamsBackend, dynamodbstreams_backends
         from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
-        from moto.sqs.models import SQSBackend
 
         Table.query = _patched_query(Table.query)
         Table.all_items = _patched_all_items(Table.all_items)
         Table.put_item = _after_put(Table.put_item)
         Table.delete_item = _after_delete(Table.delete_item)
         DynamoDBBackend.update_item = _after_update(DynamoDBBackend.update_item)
-        DynamoDBBackend.transact_write_items = _transact(DynamoDBBackend.transact_write_items)
+        DynamoDBBackend.transact_write_items = moto_transactions.transact(DynamoDBBackend.transact_write_items)
         DynamoDBBackend.update_table = _dropping_index(DynamoDBBackend.update_table)
-        dynamodb_models.copy = _NoTableCopy  # type: ignore[attr-defined]
+        dynamodb_models.copy = moto_transactions.NoTableCopy  # type: ignore[attr-defined]
         for name in ("scan", "get_item", "put_item", "delete_item", "execute_statement", "batch_execute_statement",
                      "execute_transaction", "delete_table", "create_table"):
             setattr(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
         DynamoHandler.call_action = _locked(DynamoHandler.call_action)
         DynamoDBStreamsHandler.call_action = _locked(DynamoDBStreamsHandler.call_action)
-        StreamShard.add = _waking(StreamShard.add)
-        for name in ("send_message", "send_message_batch", "change_message_visibility"):
-            setattr(SQSBackend, name, _waking(getattr(SQSBackend, name)))
-        StreamShard.get = _stream_get
-        DynamoDBStreamsBackend.__init__ = _recent_iterators(DynamoDBStreamsBackend.__init__)
-        for regions in dynamodbstreams_backends.values():  # backends made before install
-            for backend in regions.values():
-                backend.shard_iterators = _RecentIterators(backend.shard_iterators)
+        moto_streams.patch()
         _installed = True
 
 
@@ -487,58 +375,3 @@ def moto_path() -> Iterator[None]:
             ENABLED = previous
 
 
-def activity() -> threading.Event:
-    """An event set whenever moto records a stream record or a queue message (wakes the stream pump)."""
-    event = threading.Event()
-    _activity.append(event)
-    return event
-
-
-def forget(event: threading.Event) -> None:
-    with contextlib.suppress(ValueError):
-        _activity.remove(event)
-
-
-def _shard(stream_arn: str) -> Any:
-    from moto.dynamodb.models import dynamodb_backends
-
-    _, _, _, region, account, resource = stream_arn.split(":", 5)
-    table_name = resource.split("/")[1]
-    table = dynamodb_backends[account][region].tables.get(table_name)
-    return table.stream_shard if table is not None else None
-
-
-def trim_stream(stream_arn: str, before_sequence: int, keep: list[tuple[int, int]] = ()) -> int:  # type: ignore[assignment]
-    """Release the stream's records with a sequence number below `before_sequence` (every reader is past them), except
-    those in the `keep` ranges (inclusive; batches on the on-failure queue, which a redrive reads again), as DynamoDB
-    drops records after 24 hours. Released records before the first kept one are removed from the list; the others
-    leave a `None` (a pointer) until then. Returns how many records were released."""
-    with LOCK:
-        shard = _shard(stream_arn)
-        if shard is None:
-            return 0
-        base = shard.starting_sequence_number
-        end = min(max(before_sequence - base, 0), len(shard.items))
-        released = 0
-        for at in range(shard.__dict__.get("_postbox_released", 0), end):
-            sequence = base + at
-            if shard.items[at] is not None and not any(low <= sequence <= high for low, high in keep):
-                shard.items[at] = None
-                released += 1
-        # Later calls start from here: the end, or the first kept record (released once its range is no longer kept).
-        shard.__dict__["_postbox_released"] = min([end, *(max(low - base, 0) for low, high in keep
-                                                         if low - base < end and high >= base)])
-        drop = 0
-        while drop < end and shard.items[drop] is None:
-            drop += 1
-        if drop:
-            del shard.items[:drop]
-            shard.starting_sequence_number += drop
-            shard.__dict__["_postbox_released"] = max(shard.__dict__["_postbox_released"] - drop, 0)
-        return released
-
-
-def stream_length(stream_arn: str) -> int:
-    with LOCK:
-        shard = _shard(stream_arn)
-        return len(shard.items) if shard is not None else 0

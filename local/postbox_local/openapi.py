@@ -5,17 +5,34 @@ import json
 import os
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
+from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server
+
+from postbox import settings
 from postbox_local import template
 
 OUTPUT = template.ROOT / "docs" / "openapi.json"
 
 
-def build() -> dict:
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
-    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server
+@contextmanager
+def _handlers_loadable() -> Iterator[None]:
+    """Handlers check their settings when loaded: variables that are not set get example values while the
+    handlers load, and are taken away again afterwards (with what the settings read from them)."""
+    added = {name: value for name, value in template.example_environment().items() if name not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
+        settings.reset()
 
+
+def build() -> dict:
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # before the handlers are loaded
     merge = OpenAPIMerge(
         title="Postbox API", version="1.0.0",
         description=("Ona messaging (/api/v1/messaging), Aalam alerts (/aalam/base/...), the native inbox "
@@ -30,7 +47,7 @@ def build() -> dict:
     )
     for code_dir in sorted({route.code_dir for route in template.routes()}):
         merge.add_file(code_dir / "app.py", resolver_name="app")
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _handlers_loadable():
         warnings.simplefilter("ignore")
         return responses_as_answered(json.loads(merge.get_openapi_json_schema()))
 

@@ -12,10 +12,14 @@ from email import message_from_string, policy
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from postbox.dal import table
+from postbox.dal.channels import MARKER_TYPE
+from postbox.timefmt import iso
 from postbox_local.state import ACCOUNT_ID, REGION
 
 
 def entries() -> list[dict[str, Any]]:
+    # moto's backends: the local stack runs moto in this process (the module is imported by its gateway route)
     from moto.ses.models import ses_backends
     from moto.sns.models import sns_backends
 
@@ -39,8 +43,6 @@ def _email(message: Any, marker: dict[str, Any]) -> dict[str, Any]:
     body = parsed.get_body(preferencelist=("plain",))
     sent_at = marker.get("sent_at")
     if sent_at is None and parsed["Date"]:
-        from postbox.timefmt import iso
-
         sent_at = iso(parsedate_to_datetime(str(parsed["Date"])))  # the marker's format, to the second
     return {"channel": "email", "to": str(parsed["To"] or ""), "subject": str(parsed["Subject"] or ""),
             "text": body.get_content().replace("\r\n", "\n") if body is not None else "",
@@ -50,9 +52,6 @@ def _email(message: Any, marker: dict[str, Any]) -> dict[str, Any]:
 
 def _markers() -> dict[str, dict[str, Any]]:
     """Channel markers by provider message id (a Scan: this is a local debugging view, not a request path)."""
-    from postbox.dal import table
-    from postbox.dal.channels import MARKER_TYPE
-
     found: dict[str, dict[str, Any]] = {}
     pages = table.client().get_paginator("scan").paginate(
         TableName=table.table_name(), FilterExpression="#type = :marker", ExpressionAttributeNames={"#type": "type"},

@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 
-from postbox_local import iam, template
+from postbox_local import iam, moto_streams, template
 from postbox_local.functions import FunctionRegistry, LocalFunction
 from postbox_local.state import ACCOUNT_ID, LOCAL_QUEUES, REGION
 
@@ -128,10 +128,8 @@ class StreamPump:
         self.idle = threading.Event()
         self._shard_ids: list[str] = []
         self._shards_checked = float("-inf")
-        from postbox_local import moto_index
-
         # Set by moto (in this process) on every stream record and queue message; never set when moto runs elsewhere.
-        self._wake = moto_index.activity()
+        self._wake = moto_streams.activity()
         self.trimmed = 0
         self.kept: list[tuple[int, int, float]] = []  # (first, last sequence, when) of batches sent to the queue
 
@@ -139,12 +137,10 @@ class StreamPump:
         self._thread.start()
 
     def stop(self) -> None:
-        from postbox_local import moto_index
-
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout=5)
-        moto_index.forget(self._wake)
+        moto_streams.forget(self._wake)
 
     def _shards(self) -> list[str]:
         """Shard ids, re-read every few seconds (shards split and close over time)."""
@@ -183,8 +179,6 @@ class StreamPump:
 
     def _trim(self) -> None:
         """Drop the stream records every consumer has read (moto in this process only)."""
-        from postbox_local import moto_index
-
         now = time.monotonic()
         self.kept = [kept for kept in self.kept if kept[2] > now - RETENTION_SECONDS]
         keep = [(first, last) for first, last, _ in self.kept]
@@ -193,7 +187,7 @@ class StreamPump:
             positions = [int(consumer.pending[shard][0]["dynamodb"]["SequenceNumber"]) if consumer.pending.get(shard)
                          else consumer.positions.get(shard) for consumer in self.consumers]
             if positions and None not in positions:
-                self.trimmed += moto_index.trim_stream(self.stream_arn, min(positions), keep)
+                self.trimmed += moto_streams.trim_stream(self.stream_arn, min(positions), keep)
 
     def _step(self, consumer: Consumer) -> bool:
         """Deliver one batch per shard (a retry when one is pending); True if anything was delivered."""

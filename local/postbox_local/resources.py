@@ -1,9 +1,11 @@
 """Creates the template's table, bucket and queue in moto server."""
 
 import json
+from email.utils import parseaddr
 
 import boto3
 
+from postbox.settings import ChannelSettings
 from postbox_local import template
 from postbox_local.state import (
     BUCKET_NAME,
@@ -42,11 +44,7 @@ def create_all() -> dict[str, str]:
 def create_email_identity() -> None:
     """The SES identity of EMAIL_SENDER (the template's EmailSenderIdentity): moto, like SES, sends only from a
     verified identity, and an identity created in moto is verified at once."""
-    from email.utils import parseaddr
-
-    from postbox.settings import get_settings
-
-    address = parseaddr(get_settings().EMAIL_SENDER)[1]
+    address = parseaddr(ChannelSettings.get().EMAIL_SENDER)[1]
     if address:
         boto3.client("sesv2").create_email_identity(EmailIdentity=address)
 
@@ -92,10 +90,13 @@ def create_bucket() -> None:
     spec = template.bucket_definition()
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET_NAME)
-    cors = [{"AllowedMethods": rule["AllowedMethods"], "AllowedOrigins": rule["AllowedOrigins"],
+    cors_spec = spec.get("CorsConfiguration", {})
+    if "Fn::If" in cors_spec:  # the rules for the AttachmentAllowedOrigins given; locally the web inbox's port varies
+        cors_spec = cors_spec["Fn::If"][1]
+    cors = [{"AllowedMethods": rule["AllowedMethods"], "AllowedOrigins": ["*"],
              "AllowedHeaders": rule.get("AllowedHeaders", []), "ExposeHeaders": rule.get("ExposedHeaders", []),
              "MaxAgeSeconds": int(rule.get("MaxAge", 0))}
-            for rule in spec.get("CorsConfiguration", {}).get("CorsRules", [])]
+            for rule in cors_spec.get("CorsRules", [])]
     if cors:
         s3.put_bucket_cors(Bucket=BUCKET_NAME, CORSConfiguration={"CORSRules": cors})
     rules = [lifecycle_rule(rule) for rule in spec.get("LifecycleConfiguration", {}).get("Rules", [])]

@@ -14,10 +14,17 @@ from pathlib import Path
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
+from postbox.dal import directory
+from postbox.logic.directory import parse_document, upsert
+from postbox_local import dataplane, docs, outbox, resources, tokens
+from postbox_local.broker import EmbeddedBroker
+from postbox_local.dataplane import IotDataPlane
 from postbox_local.functions import FunctionRegistry
 from postbox_local.gateway import Gateway, json_response
+from postbox_local.pump import StreamPump
 from postbox_local.state import Ports, aws_environment, state_dir
 from postbox_local.template import ROOT
+from postbox_local.webapp import WebApp
 
 DEMO_DIRECTORY = ROOT / "local" / "demo-directory.json"
 log = logging.getLogger("postbox.local")
@@ -42,7 +49,7 @@ class LocalStack:
         # Alert callbacks may go to a receiver on this machine (http://127.0.0.1:PORT/...); never so in AWS.
         os.environ.setdefault("CALLBACK_ALLOW_LOOPBACK_HTTP", "true")
 
-        from moto.server import ThreadedMotoServer
+        from moto.server import ThreadedMotoServer  # moto is large: only `postbox local` loads it
 
         from postbox_local import moto_index
 
@@ -50,15 +57,9 @@ class LocalStack:
         self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.ports.moto, verbose=False)
         self.moto.start()
 
-        from postbox_local import resources
-
         created = resources.create_all()
         self.queue_url, self.stream_arn = created["queue_url"], created["stream_arn"]
         self._load_directory()
-
-        from postbox_local import dataplane
-        from postbox_local.broker import EmbeddedBroker
-        from postbox_local.dataplane import IotDataPlane
 
         sessions = state_dir() / f"mqtt-sessions-{self.ports.mqtt}.db"
         sessions.unlink(missing_ok=True)
@@ -69,21 +70,15 @@ class LocalStack:
         _serve(self.iot_server, "iot-data")
         self.dataplane.connect()
 
-        from postbox_local.pump import StreamPump
-
         self.functions = FunctionRegistry()
         self.pump = StreamPump(self.functions, self.stream_arn, self.queue_url)
         self.pump.start()
-
-        from postbox_local.webapp import WebApp
 
         gateway = Gateway(self.functions, self._local_routes(), static=WebApp(self.ports))
         self.api_server = make_server("127.0.0.1", self.ports.api, gateway, threaded=True)
         _serve(self.api_server, "api-gateway")
 
     def _load_directory(self) -> None:
-        from postbox.logic.directory import parse_document, upsert
-
         upsert(parse_document(json.loads(self.directory_file.read_text())))
 
     def stop(self) -> None:
@@ -97,8 +92,6 @@ class LocalStack:
     # -- local-only endpoints (never in template.yaml) ------------------------------------------------
 
     def _local_routes(self):
-        from postbox_local import docs
-
         return {
             **docs.routes(),  # Swagger UI for docs/openapi.json
             ("POST", "/local/broker/stop"): self._broker_stop,
@@ -131,9 +124,6 @@ class LocalStack:
         })
 
     def _token(self, request: Request) -> Response:
-        from postbox.dal import directory
-        from postbox_local import tokens
-
         user_id = request.args.get("user", "")
         user = directory.get_user(user_id) if user_id else None
         if not user or not user.get("active", True):
@@ -142,16 +132,12 @@ class LocalStack:
 
     def _users(self, request: Request) -> Response:
         """The web inbox's local sign-in form: the directory's active users (ids and names only)."""
-        from postbox.dal import directory
-
         stored = directory.entries_of_kind(directory.LISTED_KINDS["users"])
         users = [{"id": u["id"], "name": u.get("name") or u["id"]} for u in stored if u.get("active", True)]
         return json_response(sorted(users, key=lambda u: u["id"]))
 
     def _outbox(self, request: Request) -> Response:
         """The emails and SMS moto recorded (local/postbox_local/outbox.py)."""
-        from postbox_local import outbox
-
         return json_response(outbox.entries())
 
     def banner(self) -> str:

@@ -3,6 +3,7 @@
 The local stack uses the same template that `sam deploy` does, so routes and resources cannot drift.
 """
 
+import json
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -107,8 +108,6 @@ def stream_consumers() -> list[StreamConsumer]:
             if event["Type"] != "DynamoDB":
                 continue
             p = event["Properties"]
-            import json
-
             filters = [json.loads(f["Pattern"]) for f in (p.get("FilterCriteria") or {}).get("Filters", [])]
             found.append(StreamConsumer(name, ROOT / props["CodeUri"], int(p.get("BatchSize", 100)),
                                         int(p.get("MaximumRetryAttempts", -1)),
@@ -188,3 +187,33 @@ def authorization_scopes() -> list[str]:
 
 def global_environment_names() -> list[str]:
     return list(load()["Globals"]["Function"]["Environment"]["Variables"])
+
+
+def function_environment(function: str) -> dict[str, Any]:
+    """A function's environment in AWS, as the template writes it: the Globals' variables and its own."""
+    own = (_functions()[function]["Properties"].get("Environment") or {}).get("Variables") or {}
+    return {**load()["Globals"]["Function"]["Environment"]["Variables"], **own}
+
+
+# Valid stand-ins for the template's references (resource names, parameters), where a handler must be imported
+# without a stack: the OpenAPI document, the cold-import benchmark, the settings tests.
+EXAMPLE_VALUES = {
+    "IOT_DATA_ENDPOINT": "https://example-ats.iot.us-east-1.amazonaws.com", "MQTT_QOS": "1", "MQTT_RETAIN": "false",
+    "MQTT_TOPIC_BASE": "postbox", "MQTT_FULL_PAYLOAD": "false", "AALAM_DATE_FORMAT": "iso8601",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "CALLBACK_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/callbacks.fifo",
+    "CHANNEL_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/channels",
+    "COGNITO_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_example", "AWS_ACCOUNT_ID": "123456789012",
+    "EMAIL_SENDER": "Postbox <postbox@example.org>", "SMS_SENDER_ID": "Postbox", "WEB_URL": "https://inbox.example.org/",
+}
+# What Lambda itself adds to every function's environment (among the variables Postbox reads).
+LAMBDA_ENVIRONMENT = {"AWS_REGION": "us-east-1"}
+
+
+def example_environment(function: str | None = None) -> dict[str, str]:
+    """A function's environment (every function's, without one) with example values, plus what Lambda adds."""
+    written = function_environment(function) if function else \
+        {name: value for each in _functions() for name, value in function_environment(each).items()}
+    return {**LAMBDA_ENVIRONMENT, **{name: value if isinstance(value, str) else
+                                     EXAMPLE_VALUES.get(name, f"example-{name.lower().replace('_', '-')}")
+                                     for name, value in written.items()}}

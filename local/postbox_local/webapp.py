@@ -34,8 +34,8 @@ def _security_headers(ports: Ports) -> dict[str, str]:
     connect = f"'self' ws://127.0.0.1:{ports.ws} ws://localhost:{ports.ws} http://127.0.0.1:{ports.moto}"
     return {
         "Content-Security-Policy": (f"default-src 'self'; connect-src {connect}; img-src 'self' data:; "
-                                    "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-                                    "form-action 'self'"),
+                                    "worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+                                    "frame-ancestors 'none'; form-action 'self'"),
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
     }

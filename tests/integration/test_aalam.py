@@ -391,12 +391,12 @@ def test_the_date_format_setting_shapes_time_and_date_floor(api, stream, setting
 def test_bad_date_format_settings_stop_the_start():
     from pydantic import ValidationError
 
-    from postbox.settings import Settings
+    from postbox.settings import AalamSettings
 
-    assert Settings(AALAM_DATE_FORMAT="%Y/%m/%d").AALAM_DATE_FORMAT == "%Y/%m/%d"
+    assert AalamSettings(AALAM_DATE_FORMAT="%Y/%m/%d").AALAM_DATE_FORMAT == "%Y/%m/%d"
     for bad_format in ("dd-mm-yyyy", "%Q"):
         with pytest.raises(ValidationError, match="AALAM_DATE_FORMAT"):
-            Settings(AALAM_DATE_FORMAT=bad_format)
+            AalamSettings(AALAM_DATE_FORMAT=bad_format)
 
 
 def test_applications_have_no_alert_list(api):

@@ -23,10 +23,10 @@ ARN = "arn:aws:execute-api:eu-west-1:123456789012:abc123/dev/GET/api/v1/attachme
 
 @pytest.fixture
 def authorizer(keys, monkeypatch):  # noqa: F811
-    from postbox.settings import get_settings
+    from postbox.settings import reset as reset_settings
 
     monkeypatch.setenv("SESSION_CLIENT_IDS", "web")
-    get_settings.cache_clear()
+    reset_settings()
     spec = importlib.util.spec_from_file_location("session_authorizer", ROOT / "functions/auth/session/app.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -34,7 +34,7 @@ def authorizer(keys, monkeypatch):  # noqa: F811
 
     yield lambda headers: module.lambda_handler({"type": "REQUEST", "methodArn": ARN, "headers": headers},
                                                 LambdaContext("SessionAuthorizerFunction"))
-    get_settings.cache_clear()
+    reset_settings()
 
 
 def test_the_authorizer_takes_the_cookie_or_the_bearer_header(authorizer, keys):  # noqa: F811

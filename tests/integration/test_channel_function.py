@@ -18,16 +18,18 @@ XFORM_MESSAGE = {"target_type": "xform", "target_id": "34"}  # carol (editor) ->
 def channels(monkeypatch):
     """Channels on (the rest of the suite runs without CHANNEL_QUEUE_URL, so publishing queues nothing)."""
     from postbox.integrations import ses, sns
-    from postbox.settings import get_settings
+    from postbox.settings import reset as reset_settings
 
     monkeypatch.setenv("CHANNEL_QUEUE_URL", QUEUE)
     monkeypatch.setenv("EMAIL_SENDER", "Postbox <postbox@example.org>")
     monkeypatch.setenv("WEB_URL", "https://inbox.example.org/")
-    for cached in (get_settings, ses.client, sns.client):
+    reset_settings()
+    for cached in (ses.client, sns.client):
         cached.cache_clear()
     yield
     monkeypatch.undo()
-    for cached in (get_settings, ses.client, sns.client):
+    reset_settings()
+    for cached in (ses.client, sns.client):
         cached.cache_clear()
 
 

@@ -255,9 +255,9 @@ def test_applications_create_system_and_validation_result_conversations(api):
 
 
 def test_inactive_and_unknown_users_may_not_create(api):
-    for user in ("frank", "ghost"):
+    for user, words in (("frank", "This user account is inactive."), ("ghost", "Not authorized to send messages.")):
         response = api.post(MC, user=user, json={"subject": "S", "text": "T", "users": [{"id": "bob"}]})
-        assert_web_message(response, 403, "Not authorized to send messages.")
+        assert_web_message(response, 403, words)
     assert listing(api, "bob")["pager"]["total"] == 0
 
 

@@ -176,8 +176,10 @@ def test_deleting_a_user_message_removes_the_users_entry(api, stream):
 # -- batching -------------------------------------------------------------------------------------------------
 
 
-def test_fan_out_writes_in_batches_of_at_most_25(api, stream, monkeypatch):
-    from postbox.dal import table
+def test_fan_out_writes_in_transactions_of_at_most_25_entries_with_their_counters(api, stream, monkeypatch):
+    """Each entry is created (or deleted) with the ADD on its user's counters: 25 entries and 25 counter updates per
+    TransactWriteItems (docs/inbox.md#counts)."""
+    from postbox.dal import counters, table
 
     monkeypatch.setattr(stream.pump, "consumers", [stream.consumer("FanoutFunction")])  # the fan-out's writes only
     users = [f"member{i:02d}" for i in range(60)]
@@ -186,24 +188,26 @@ def test_fan_out_writes_in_batches_of_at_most_25(api, stream, monkeypatch):
     calls: list[int] = []
 
     def count_call(params, **_):  # the call's own parameters, before serialization
-        calls.append(sum(len(requests) for requests in params["RequestItems"].values()))
+        calls.append(len(params["TransactItems"]))
 
     events = table.client().meta.events
-    events.register("before-parameter-build.dynamodb.BatchWriteItem", count_call)
+    events.register("before-parameter-build.dynamodb.TransactWriteItems", count_call)
     try:
         message = send(api, None, "xform", 99, '{"id": [1]}', app="acme/billing", verb="form_updated")
         stream.drain()
         assert entry_owners(message["id"]) == users
-        assert calls == [25, 25, 10]
+        assert calls == [50, 50, 20]
+        assert all(counters.read(u) == {"total": 1, "unread": 1, "conversation_unread": 0} for u in users)
 
         calls.clear()
         admin_delete = api.delete(f"/api/v1/messaging/{message['id']}", user="admin")
         assert admin_delete.status_code == 204
         stream.drain()
         assert entry_owners(message["id"]) == []
-        assert sorted(calls, reverse=True) == [25, 25, 10]
+        assert sorted(calls, reverse=True) == [50, 50, 20]
+        assert all(counters.read(u) == {"total": 0, "unread": 0, "conversation_unread": 0} for u in users)
     finally:
-        events.unregister("before-parameter-build.dynamodb.BatchWriteItem", count_call)
+        events.unregister("before-parameter-build.dynamodb.TransactWriteItems", count_call)
 
 
 # -- failures -------------------------------------------------------------------------------------------------

@@ -7,8 +7,10 @@ Faults are injected at the boto3 clients (botocore events), so the code under te
 - IoT publish: a deterministic 30% of the stream's records (chosen by hashing topic, event and text) fail: all
   but one fail their first attempts, one fails until it is healed; and the whole IoT endpoint down during 100
   creates;
-- DynamoDB: the fan-out's BatchWriteItem throttled (ProvisionedThroughputExceededException) and partly
-  processed (UnprocessedItems), and throttled longer than the fan-out's own retries last.
+- DynamoDB: the fan-out's TransactWriteItems (each entry with the ADD on its user's counters) throttled
+  (ProvisionedThroughputExceededException) and cancelled by conflicts (TransactionConflict), and throttled longer
+  than the fan-out's own retries last.
+After the faults, every user's counters (docs/inbox.md#counts) equal a recount of their stored entries.
 The stream pump drains without its backoff; the table's backoff sleeps are recorded instead of slept.
 """
 
@@ -178,6 +180,7 @@ def test_flaky_iot_publishes_are_retried_until_each_record_is_published(api, str
                                  "postbox/user/erin/inbox": 12, "postbox/user/carol/inbox": 6})
     assert redrive(aws["queue_url"]).batches == 0
     assert set(inbox_entries().values()) == {1}
+    assert_counters_match_a_recount()
 
 
 def _batch_holds(batch: dict, key: tuple[str, str]) -> bool:
@@ -205,30 +208,49 @@ def crowd(directory):
 
 
 class Throttle:
-    """Answers the table client's BatchWriteItem calls by a script, per call: "throttle" (the whole request
-    refused), "half" (half the items written, the rest returned unprocessed), or "ok" (the real call)."""
+    """Answers the table client's TransactWriteItems calls by a script, per call: "throttle" (the whole request
+    refused), "conflict" (cancelled: another transaction was changing the same items), or "ok" (the real call)."""
 
     def __init__(self, script) -> None:
         self.script = script
-        self.calls: list[tuple[str, int]] = []  # (what was done, how many items were asked for)
+        self.calls: list[tuple[str, int]] = []  # (what was done, how many actions were asked for)
 
     def before_call(self, params: dict, **_: object):
-        import boto3
         from botocore.awsrequest import AWSResponse
 
-        (table_name, requests), = json.loads(params["body"])["RequestItems"].items()
+        actions = json.loads(params["body"])["TransactItems"]
         action = self.script(len(self.calls))
-        self.calls.append((action, len(requests)))
+        self.calls.append((action, len(actions)))
         if action == "throttle":
             return AWSResponse("https://dynamodb", 400, {}, None), {
                 "Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate of requests exceeded"},
                 "ResponseMetadata": {"HTTPStatusCode": 400}}
-        if action == "half":
-            done, rest = requests[: len(requests) // 2], requests[len(requests) // 2 :]
-            boto3.client("dynamodb").batch_write_item(RequestItems={table_name: done})
-            return AWSResponse("https://dynamodb", 200, {}, None), {
-                "UnprocessedItems": {table_name: rest}, "ResponseMetadata": {"HTTPStatusCode": 200}}
+        if action == "conflict":
+            return AWSResponse("https://dynamodb", 400, {}, None), {
+                "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+                "CancellationReasons": [{"Code": "TransactionConflict"}] * len(actions),
+                "ResponseMetadata": {"HTTPStatusCode": 400}}
         return None
+
+
+def assert_counters_match_a_recount() -> None:
+    """Every user's counters item equals what their stored inbox entries add up to (a scan: tests only)."""
+    from postbox.dal import counters, table
+    from postbox.dal.inbox import user_of
+
+    pages = table.client().get_paginator("scan").paginate(TableName=table.table_name())
+    items = [table.deserialize(raw) for page in pages for raw in page["Items"]]
+    entries: dict[str, list[dict]] = {}
+    stored: dict[str, dict[str, int]] = {}
+    for item in items:
+        if item.get("type") == "inbox":
+            entries.setdefault(user_of(item), []).append(item)
+        elif item["SK"] == counters.COUNTS_SK:
+            stored[item["PK"].removeprefix("USER#")] = {name: item.get(name, 0) for name in counters.NAMES}
+    users = set(entries) | set(stored)
+    assert users, "no inbox entries at all"
+    for user in users:
+        assert stored.get(user, dict.fromkeys(counters.NAMES, 0)) == counters.recount(entries.get(user, [])), user
 
 
 @pytest.fixture
@@ -242,27 +264,27 @@ def throttled(aws, monkeypatch):
 
     def install(script) -> Throttle:
         throttle = Throttle(script)
-        table.client().meta.events.register("before-call.dynamodb.BatchWriteItem", throttle.before_call)
+        table.client().meta.events.register("before-call.dynamodb.TransactWriteItems", throttle.before_call)
         installed.append(throttle)
         return throttle
 
     install.sleeps = sleeps
     yield install
     for throttle in installed:
-        table.client().meta.events.unregister("before-call.dynamodb.BatchWriteItem", throttle.before_call)
+        table.client().meta.events.unregister("before-call.dynamodb.TransactWriteItems", throttle.before_call)
 
 
 def test_throttled_fan_out_writes_are_retried_with_backoff_and_each_recipient_gets_one_entry(
         api, stream, published, crowd, throttled):
     message = send(api, "alice", "xform", "900", "to the crowd")
-    throttle = throttled(lambda n: ("throttle", "half", "ok")[n % 3])  # each chunk: refused, half, the rest
+    throttle = throttled(lambda n: ("throttle", "conflict", "ok")[n % 3])  # each chunk: refused, cancelled, written
 
     stream.drain()
 
-    # chunks of 25, 25, 10: each refused whole, then half written, then the rest
-    assert throttle.calls == [("throttle", 25), ("half", 25), ("ok", 13),
-                              ("throttle", 25), ("half", 25), ("ok", 13),
-                              ("throttle", 10), ("half", 10), ("ok", 5)]
+    # chunks of 25, 25, 10 entries (each with its user's counter update): refused, cancelled, then written
+    assert throttle.calls == [("throttle", 50), ("conflict", 50), ("ok", 50),
+                              ("throttle", 50), ("conflict", 50), ("ok", 50),
+                              ("throttle", 20), ("conflict", 20), ("ok", 20)]
     # two backoffs per chunk, exponential with jitter: attempt 0 in [25, 50] ms, attempt 1 in [50, 100] ms
     assert len(throttled.sleeps) == 6
     for attempt, delay in zip([0, 1] * 3, throttled.sleeps, strict=True):
@@ -273,6 +295,7 @@ def test_throttled_fan_out_writes_are_retried_with_backoff_and_each_recipient_ge
     created = sorted(t.split("/")[2] for t, p in published() if t.endswith("/inbox") and p["event"] == "created")
     assert created == crowd  # each entry was written once, so announced once
     assert api.get("/api/v1/inbox/counts", user="u42").get_json() == {"unread": 1, "total": 1}
+    assert_counters_match_a_recount()
 
 
 def test_throttling_longer_than_the_fan_outs_retries_fails_the_record_and_the_stream_retries_it(
@@ -286,13 +309,14 @@ def test_throttling_longer_than_the_fan_outs_retries_fails_the_record_and_the_st
     stream.drain()
 
     assert [action for action, _ in throttle.calls[:10]] == ["throttle"] * 10
-    assert throttle.calls[10:] == [("throttle", 25), ("throttle", 25), ("ok", 25), ("ok", 25), ("ok", 10)]
+    assert throttle.calls[10:] == [("throttle", 50), ("throttle", 50), ("ok", 50), ("ok", 50), ("ok", 20)]
     assert fanout.failed_batches == 0
     entries = inbox_entries()
     assert sorted(user for user, source in entries if source == message["id"]) == crowd
     assert set(entries.values()) == {1}
     created = sorted(t.split("/")[2] for t, p in published() if t.endswith("/inbox") and p["event"] == "created")
     assert created == crowd
+    assert_counters_match_a_recount()
 
 
 # -- the IoT endpoint down during 100 creates ---------------------------------------------------------------------
@@ -337,6 +361,7 @@ def test_iot_down_during_100_creates_the_api_is_unaffected_and_everything_is_pub
     assert Counter(topic for topic, _ in published()) == Counter({
         "postbox/user/bob/messages/publish": 50, "postbox/xform/34/messages/publish": 50,
         "postbox/user/bob/inbox": 100, "postbox/user/alice/inbox": 50, "postbox/user/erin/inbox": 50})
+    assert_counters_match_a_recount()
 
 
 def test_an_outage_longer_than_the_retries_lands_on_the_failure_queue_and_one_redrive_publishes_it(
@@ -358,3 +383,4 @@ def test_an_outage_longer_than_the_retries_lands_on_the_failure_queue_and_one_re
     assert (report.batches, report.records, report.failed) == (1, 20, [])
     assert published_keys(published) == expected_publishes(messages, recipients)  # each exactly once
     assert queue_depth(aws["queue_url"]) == 0 and redrive(aws["queue_url"]).batches == 0
+    assert_counters_match_a_recount()

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from postbox_local import iam
+from postbox_local import iam, iam_roles
 
 TEMPLATE = (Path(__file__).resolve().parents[2] / "template.yaml").read_text()
-pytestmark = pytest.mark.skipif(not iam.translator_python().exists(),
+pytestmark = pytest.mark.skipif(not iam_roles.translator_python().exists(),
                                 reason="aws-sam-translator comes with the SAM CLI (make sam-validate installs it)")
 
 
@@ -29,10 +29,10 @@ def test_a_message_create_is_allowed_and_dropping_its_put_grant_fails_the_check(
                             json={"target_type": "xform", "target_id": "34", "message": "hi"})
     assert response.status_code == 201
     assert {r.action for r in calls["CreateMessageFunction"]} >= {"dynamodb:BatchGetItem", "dynamodb:PutItem"}
-    assert iam.check(calls, TEMPLATE, functions=[]).denied == {}
+    assert iam_roles.check(calls, TEMPLATE, functions=[]).denied == {}
 
     copy = without(TEMPLATE, "CreateMessageFunction", "                - dynamodb:PutItem\n")
-    denied = iam.check(calls, copy, functions=[]).denied
+    denied = iam_roles.check(calls, copy, functions=[]).denied
     assert [(r.action, r.resource) for r in denied["CreateMessageFunction"]] == [
         ("dynamodb:PutItem", iam.table_arn("postbox-local"))]
 
@@ -41,33 +41,33 @@ def test_an_index_query_needs_the_index_arn(api, stream):
     """The table's ARN does not cover its indexes: DirectoryDeleteFunction's Feed query needs index/Feed."""
     with iam.capture() as calls:
         assert api.post("/api/v1/directory/delete", user="admin", json={"users": ["erin"]}).status_code == 200
-    assert iam.check(calls, TEMPLATE, functions=[]).denied == {}
+    assert iam_roles.check(calls, TEMPLATE, functions=[]).denied == {}
     copy = without(TEMPLATE, "DirectoryDeleteFunction", '              Resource: !Sub "${Table.Arn}/index/Feed"\n')
     copy = copy.replace("              Action: dynamodb:Query           # a deleted entry's listing and feed rows "
                         "(the Feed index)\n", "              Action: dynamodb:Query\n              Resource: "
                         "!GetAtt Table.Arn\n", 1)
-    denied = iam.check(calls, copy, functions=[]).denied
+    denied = iam_roles.check(calls, copy, functions=[]).denied
     assert any(r.resource.endswith("/index/Feed") for r in denied["DirectoryDeleteFunction"])
 
 
 def test_leading_key_conditions_and_denies_are_honoured():
-    translated = iam.translate(TEMPLATE)
-    me = iam.role_statements(translated, "MeSettingsFunction")
+    translated = iam_roles.translate(TEMPLATE)
+    me = iam_roles.role_statements(translated, "MeSettingsFunction")
     table = iam.table_arn("postbox-local")
     own = iam.Request("dynamodb:UpdateItem", table, (("dynamodb:LeadingKeys", ("DIR#user#~",)),))
     other = iam.Request("dynamodb:UpdateItem", table, (("dynamodb:LeadingKeys", ("USER#~",)),))
-    assert iam.allowed(me, own) and not iam.allowed(me, other)
-    channel = iam.role_statements(translated, "ChannelFunction")
-    assert iam.allowed(channel, iam.Request("sns:Publish", "*"))                      # an SMS
-    assert not iam.allowed(channel, iam.Request("sns:Publish", "arn:aws:sns:us-east-1:123456789012:topic"))
+    assert iam_roles.allowed(me, own) and not iam_roles.allowed(me, other)
+    channel = iam_roles.role_statements(translated, "ChannelFunction")
+    assert iam_roles.allowed(channel, iam.Request("sns:Publish", "*"))                      # an SMS
+    assert not iam_roles.allowed(channel, iam.Request("sns:Publish", "arn:aws:sns:us-east-1:123456789012:topic"))
 
 
 def test_the_cursor_secret_is_readable_by_the_paginating_functions_only():
-    translated = iam.translate(TEMPLATE)
+    translated = iam_roles.translate(TEMPLATE)
     read = iam.Request("secretsmanager:GetSecretValue", iam.secret_arn("postbox-local-cursor"))
     readers = sorted(name for name, spec in translated["Resources"].items()
-                     if spec["Type"] == "AWS::Lambda::Function" and iam.allowed(iam.role_statements(translated, name),
-                                                                                 read))
+                     if spec["Type"] == "AWS::Lambda::Function"
+                     and iam_roles.allowed(iam_roles.role_statements(translated, name), read))
     assert readers == ["DirectoryListFunction", "ListInboxFunction", "ListMessagesFunction"]
     environments = {name: spec["Properties"].get("Environment", {}).get("Variables", {})
                     for name, spec in translated["Resources"].items() if spec["Type"] == "AWS::Lambda::Function"}

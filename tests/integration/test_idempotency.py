@@ -38,9 +38,9 @@ def messages() -> list[dict]:
 
 def idempotency_records() -> list[dict]:
     from postbox.dal import table
-    from postbox.settings import get_settings
+    from postbox.settings import IdempotencySettings
 
-    response = table.client().scan(TableName=get_settings().IDEMPOTENCY_TABLE_NAME)
+    response = table.client().scan(TableName=IdempotencySettings.get().IDEMPOTENCY_TABLE_NAME)
     return [table.deserialize(raw) for raw in response["Items"]]
 
 

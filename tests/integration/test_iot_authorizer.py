@@ -25,7 +25,7 @@ OTHER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 def keys(monkeypatch):
     """The signing key, and its JWKS served over HTTP on loopback (PyJWKClient fetches it like Cognito's)."""
     from postbox.integrations import cognito
-    from postbox.settings import get_settings
+    from postbox.settings import reset as reset_settings
 
     private = SIGNING_KEY
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
@@ -46,11 +46,12 @@ def keys(monkeypatch):
     monkeypatch.setenv("COGNITO_ISSUER", ISSUER)
     monkeypatch.setenv("COGNITO_JWKS_URL", f"http://127.0.0.1:{server.server_port}/.well-known/jwks.json")
     monkeypatch.setenv("AWS_ACCOUNT_ID", "123456789012")
-    get_settings.cache_clear()
+    monkeypatch.setenv("AWS_REGION", "us-east-1")  # Lambda sets it
+    reset_settings()
     cognito._jwks_client.cache_clear()
     yield private
     server.shutdown()
-    get_settings.cache_clear()
+    reset_settings()
     cognito._jwks_client.cache_clear()
 
 
@@ -83,7 +84,18 @@ def statements(response: dict) -> list[dict]:
 
 
 def resources(response: dict, action: str) -> set[str]:
-    return {s["Resource"] for s in statements(response) if s["Action"] == action}
+    found = set()
+    for statement in statements(response):
+        if statement["Action"] == action:
+            value = statement["Resource"]
+            found |= set(value) if isinstance(value, list) else {value}
+    return found
+
+
+def principal(user_id: str) -> str:
+    import hashlib
+
+    return "u" + hashlib.sha256(user_id.encode()).hexdigest()
 
 
 ARN = "arn:aws:iot:us-east-1:123456789012"
@@ -93,10 +105,10 @@ def test_a_user_receives_their_inbox_own_topic_and_viewable_targets_only(directo
     response = authorizer(mqtt_event(token(keys, username="bob")))
 
     assert response["isAuthenticated"] is True
-    assert response["principalId"] == "u" + b"bob".hex()
-    assert 0 < response["disconnectAfterInSeconds"] <= 3600
+    assert response["principalId"] == principal("bob")
+    assert 300 <= response["disconnectAfterInSeconds"] <= 3600
     assert response["refreshAfterInSeconds"] == 300
-    assert resources(response, "iot:Connect") == {f"{ARN}:client/u626f62-*"}
+    assert resources(response, "iot:Connect") == {f"{ARN}:client/{principal('bob')}-*"}
     # bob: dataentry on xform 34, readonly on entity list trees; nothing on project 12 or key-1.
     expected = {"postbox/user/bob/inbox", "postbox/user/bob/messages/publish", "postbox/xform/34/messages/publish",
                 "postbox/entitylist/trees/messages/publish"}
@@ -159,13 +171,43 @@ def test_token_from_websocket_query_or_header(directory, keys, authorizer):
         "isAuthenticated": False}
 
 
-def test_many_targets_stay_within_iot_policy_limits(directory, keys, authorizer):
+def test_many_targets_stay_within_iot_policy_limits_and_none_is_lost(directory, keys, authorizer):
     from postbox.logic.directory import parse_document, upsert
 
     upsert(parse_document({"targets": [{"type": "xform", "id": f"f{n}", "name": f"f{n}", "acl": {"dave": "readonly"}}
-                                       for n in range(150)]}))
+                                       for n in range(90)]}))
     response = authorizer(mqtt_event(token(keys, username="dave")))
     assert response["isAuthenticated"] is True
     assert 1 < len(response["policyDocuments"]) <= 10
     assert all(len(doc) <= 2048 for doc in response["policyDocuments"])
-    assert f"{ARN}:topic/postbox/user/dave/inbox" in resources(response, "iot:Receive")
+    wanted = {f"{ARN}:topic/postbox/xform/f{n}/messages/publish" for n in range(90)}
+    wanted.add(f"{ARN}:topic/postbox/user/dave/inbox")
+    assert wanted <= resources(response, "iot:Receive")
+    assert {t.replace(":topic/", ":topicfilter/") for t in wanted} <= resources(response, "iot:Subscribe")
+
+
+def test_more_targets_than_iot_policies_hold_are_refused_not_cut_short(directory, keys, authorizer):
+    from postbox.logic.directory import parse_document, upsert
+
+    upsert(parse_document({"targets": [{"type": "xform", "id": f"f{n}", "name": f"f{n}", "acl": {"dave": "readonly"}}
+                                       for n in range(400)]}))
+    assert authorizer(mqtt_event(token(keys, username="dave"))) == {"isAuthenticated": False}
+    assert authorizer(mqtt_event(token(keys, username="bob")))["isAuthenticated"] is True
+
+
+def test_principals_are_distinct_for_ids_that_share_a_prefix(directory, keys, authorizer):
+    """Two 64-character ids that differ only at the end (a truncated hex would give them one principal)."""
+    from postbox.logic.directory import parse_document, upsert
+
+    first, second = "a" * 63 + "1", "a" * 63 + "2"
+    upsert(parse_document({"users": [{"id": first, "username": first}, {"id": second, "username": second}]}))
+    one, two = (authorizer(mqtt_event(token(keys, username=u))) for u in (first, second))
+    assert one["principalId"] != two["principalId"]
+    assert len(one["principalId"]) == 65 and one["principalId"].isalnum()
+    assert resources(one, "iot:Connect").isdisjoint(resources(two, "iot:Connect"))
+
+
+@pytest.mark.parametrize("expires_in,session", [(60, 300), (299, 300), (3600, 3600), (5 * 86400, 86400)])
+def test_the_session_length_stays_within_iot_cores_bounds(directory, keys, authorizer, expires_in, session):
+    response = authorizer(mqtt_event(token(keys, username="bob", expires_in=expires_in)))
+    assert abs(response["disconnectAfterInSeconds"] - session) <= 2

@@ -4,7 +4,7 @@ still delivering a write at once."""
 
 import time
 
-from postbox_local import moto_index
+from postbox_local import moto_streams
 
 
 def send(api, text: str) -> dict:
@@ -17,15 +17,15 @@ def send(api, text: str) -> dict:
 def test_consumed_stream_records_are_released(api, stream, aws, published):
     for n in range(40):
         send(api, f"m{n}")
-    assert moto_index.stream_length(aws["stream_arn"]) >= 80  # the messages and then their inbox entries
+    assert moto_streams.stream_length(aws["stream_arn"]) >= 80  # the messages and then their inbox entries
     stream.drain()
-    assert moto_index.stream_length(aws["stream_arn"]) == 0
+    assert moto_streams.stream_length(aws["stream_arn"]) == 0
     assert len(published("postbox/user/bob/inbox")) == 40
     # New records after a release get the next sequence numbers and are delivered as usual.
     send(api, "after")
     stream.drain()
     assert [p["entry"]["text"] for _, p in published("postbox/user/bob/inbox")][-1] == "after"
-    assert moto_index.stream_length(aws["stream_arn"]) == 0
+    assert moto_streams.stream_length(aws["stream_arn"]) == 0
 
 
 def test_an_idle_pump_backs_off_and_still_delivers_at_once(api, stream, published, monkeypatch):

@@ -68,6 +68,6 @@ def test_applications_and_unknown_or_inactive_users_are_refused(api):
     for method in ("GET", "PATCH"):
         response = api.request(method, PATH, app="acme/billing", json={"notify_email": True})
         assert (response.status_code, response.get_json()) == (403, {"detail": "Applications have no user settings."})
-        for user in ("ghost", "frank"):
+        for user, refusal in (("ghost", NO_PERMISSION), ("frank", {"detail": "This user account is inactive."})):
             response = api.request(method, PATH, user=user, json={"notify_email": True})
-            assert (response.status_code, response.get_json()) == (403, NO_PERMISSION)
+            assert (response.status_code, response.get_json()) == (403, refusal)

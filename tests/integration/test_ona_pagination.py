@@ -138,9 +138,9 @@ def test_no_link_header_on_a_single_page(api):
 
 
 def test_page_size_defaults():
-    from postbox.settings import Settings
+    from postbox.settings import LimitsSettings
 
-    assert (Settings().PAGE_SIZE_DEFAULT, Settings().PAGE_SIZE_MAX) == (1000, 10000)
+    assert (LimitsSettings().PAGE_SIZE_DEFAULT, LimitsSettings().PAGE_SIZE_MAX) == (1000, 10000)
 
 
 def test_bad_page_size_falls_back_to_the_default(api, settings):

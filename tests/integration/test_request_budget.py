@@ -1,10 +1,12 @@
 """docs/architecture.md#data-model's request budget, counted in DynamoDB requests: create 2, get 2, cursor list page 2,
-delete 3, mark-read 2 (and inbox reads stay flat).
+delete 3, mark-read 2 (and inbox reads stay flat); docs/inbox.md#counts: a count is one GetItem whatever the
+inbox's size.
 
 The inactive-user check (docs/architecture.md#permissions) reads the caller's directory entry once per request. A
 route whose permission check reads the caller anyway carries it in that BatchGetItem and pays nothing (create, get,
 list, delete). The inbox routes and mark-read read nothing of the caller's (an entry is keyed by its user), so they
 pay one BatchGetItem for it: the price of refusing an inactive user there at all."""
+
 
 import pytest
 
@@ -25,7 +27,7 @@ def test_create_costs_two_requests(api):
         response = api.post("/api/v1/messaging", user="alice",
                             json={"target_type": "xform", "target_id": "34", "message": "hi"})
     assert response.status_code == 201
-    assert calls == {"BatchGetItem": 1, "PutItem": 1}
+    assert calls == {"BatchGetItem": 1, "TransactWriteItems": 1}  # the message and its feeds' sizes
 
 
 def test_get_costs_two_requests(api, message):
@@ -55,14 +57,20 @@ def test_cursor_page_costs_two_requests_wherever_it_is(api):
 def test_delete_costs_three_requests(api, message):
     with dynamodb_requests() as calls:
         assert api.delete(f"/api/v1/messaging/{message['id']}", user="alice").status_code == 204
-    assert calls == {"GetItem": 1, "BatchGetItem": 1, "DeleteItem": 1}
+    assert calls == {"GetItem": 1, "BatchGetItem": 1, "TransactWriteItems": 1}
 
 
 def test_mark_read_costs_two_requests(api, message):
+    """The caller's directory entry, then the entry's conditional update and the ADD on bob's counters, in one
+    TransactWriteItems."""
     with dynamodb_requests() as calls:
         response = api.post(f"/api/v1/messaging/{message['id']}/read", user="bob")
     assert response.get_json() == {"markedRead": [message["id"]]}
-    assert calls == {"BatchGetItem": 1, "UpdateItem": 1}   # the caller's entry, then the write
+    assert calls == {"BatchGetItem": 1, "TransactWriteItems": 1}
+    with dynamodb_requests() as calls:
+        response = api.post(f"/api/v1/messaging/{message['id']}/read", user="bob")
+    assert response.get_json() == {"markedRead": []}  # already read: the guess fails, one read shows why
+    assert calls == {"BatchGetItem": 2, "TransactWriteItems": 1}
 
 
 def test_inbox_page_and_counts_are_flat(api, message):
@@ -71,7 +79,51 @@ def test_inbox_page_and_counts_are_flat(api, message):
     assert calls == {"BatchGetItem": 1, "Query": 1}
     with dynamodb_requests() as calls:
         assert api.get("/api/v1/inbox/counts", user="bob").get_json() == {"unread": 1, "total": 1}
-    assert calls == {"BatchGetItem": 1, "Query": 2}
+    assert calls == {"BatchGetItem": 1, "GetItem": 1}
+
+
+def _unread_entries(user: str, count: int) -> None:
+    """`count` unread entries for `user`, written the way the fan-out writes them (with their counters)."""
+    from postbox.dal import inbox
+    from postbox.dal.inbox import NewEntry
+    from postbox.ids import new_ulid
+
+    items = [inbox.entry_item(NewEntry(user_id=user, kind="message", source_id=new_ulid(), sender="alice",
+                                       text=f"n{n}", truncated=False, created_at=f"2026-01-01T00:00:{n % 60:02d}Z"))
+             for n in range(count)]
+    inbox.write_entries(items)
+
+
+@pytest.mark.parametrize("unread", [0, 5000])
+def test_an_inbox_event_costs_the_publisher_one_read_of_one_item(api, stream, unread):
+    """With 5,000 unread entries as with none: the publisher reads bob's counters item, nothing else."""
+    from support.fakes import FakeJobQueue, FakePublisher
+
+    from postbox.dal import keys, table
+    from postbox.logic import publisher
+    from postbox.logic.changes import Change
+
+    _unread_entries("bob", unread)
+    message = api.post("/api/v1/messaging", user="alice",
+                       json={"target_type": "user", "target_id": "bob", "message": "one more"}).get_json()
+    stream.pump.consumers[:] = [c for c in stream.pump.consumers if c.spec.function == "FanoutFunction"]
+    stream.drain()  # the fan-out writes bob's entry; the publisher is called below, alone
+    entry = table.get(keys.inbox_key("bob", message["id"]))
+    mqtt = FakePublisher()
+    with dynamodb_requests() as calls:
+        publisher.publish_change(Change(event="INSERT", new=entry, old=None),
+                                 publisher.Outlets(mqtt=mqtt, queue=FakeJobQueue()))
+    assert calls == {"GetItem": 1}
+    assert [payload["unread"] for payload in mqtt.on("postbox/user/bob/inbox")] == [unread + 1]
+
+
+@pytest.mark.parametrize("unread", [10, 1000])
+def test_counts_cost_one_get_item_whatever_the_inbox(api, unread):
+    _unread_entries("carol", unread)
+    with dynamodb_requests() as calls:
+        counts = api.get("/api/v1/inbox/counts", user="carol").get_json()
+    assert counts == {"unread": unread, "total": unread}
+    assert calls == {"BatchGetItem": 1, "GetItem": 1}  # the caller's directory entry, then the counters
 
 
 def test_an_inactive_caller_costs_one_read(api, message):
@@ -83,4 +135,38 @@ def test_an_inactive_caller_costs_one_read(api, message):
                          ("GET", f"/api/v1/messaging/{message['id']}")):
         with dynamodb_requests() as calls:
             assert api.request(method, path, user="bob").status_code == 403
-        assert calls.get("BatchGetItem") == 1 and not {"UpdateItem", "PutItem", "DeleteItem"} & set(calls), path
+        writes = {"UpdateItem", "PutItem", "DeleteItem", "TransactWriteItems"}
+        assert calls.get("BatchGetItem") == 1 and not writes & set(calls), path
+
+
+def test_a_page_number_first_page_costs_the_same_at_10_and_10000_messages(api):
+    """The feed's size comes from its counter (one GetItem), not from counting the feed."""
+    from boto3.dynamodb.conditions import Key
+
+    from postbox.dal import table
+    from postbox.dal.messages import feed_counter_actions
+    from postbox.ids import new_ulid
+
+    for n in range(10):
+        api.post("/api/v1/messaging", user="bob", json={"target_type": "user", "target_id": "bob", "message": f"{n}"})
+    query = {"target_type": "user", "target_id": "bob", "page": "1", "page_size": "4"}
+
+    def first_page() -> tuple[dict, str]:
+        with dynamodb_requests() as calls:
+            response = api.get("/api/v1/messaging", user="bob", query_string=query)
+        assert response.status_code == 200
+        return dict(calls), response.headers["Link"]
+
+    few, few_links = first_page()
+    assert "page=3&" in few_links.split(", ")[-1] and few_links.endswith('rel="last"')
+    template = table.query_all(Key("GSI1PK").eq("TGT#user#bob"), index="Feed")[0]
+    copies = []
+    for n in range(9990):  # more of the same message, written as the create would write them
+        message_id = new_ulid()
+        sort = f"2020-01-01T00:00:00.{n:06d}Z#{message_id}"
+        copies.append({**template, "PK": f"MSG#{message_id}", "id": message_id, "GSI1SK": sort, "GSI2SK": sort})
+    table.batch_write(copies)
+    table.transact_write(feed_counter_actions(template, 9990))
+    many, many_links = first_page()
+    assert "page=2500&" in many_links.split(", ")[-1] and many_links.endswith('rel="last"')
+    assert few == many == {"BatchGetItem": 1, "Query": 1, "GetItem": 1}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from postbox import settings
 from postbox.http.powertools import registered_routes
 from postbox_local import template
 
@@ -70,8 +71,27 @@ EXPECTED_STATUS = {
 }
 
 
+@pytest.fixture
+def template_environment():
+    """Restricts the settings' variables to a function's environment in template.yaml, so that a handler reading a
+    setting it did not declare (and AWS would not give it) fails here."""
+    patch = pytest.MonkeyPatch()
+
+    def restrict(function: str) -> None:
+        patch.undo()
+        kept = set(template.function_environment(function)) | set(template.LAMBDA_ENVIRONMENT)
+        for name in settings.variable_names() - kept:
+            patch.delenv(name, raising=False)
+        settings.reset()
+
+    yield restrict
+    patch.undo()
+    settings.reset()
+
+
 @pytest.mark.parametrize("event_file", [p for p in EVENTS if p.stem in EXPECTED_STATUS], ids=lambda p: p.stem)
-def test_sample_api_events_run_through_their_functions(directory, event_file):
+def test_sample_api_events_run_through_their_functions(directory, event_file, template_environment):
+    template_environment(event_file.stem)
     props = _functions()[event_file.stem]
     handler = _module(ROOT / props["CodeUri"], event_file.stem).lambda_handler
     from postbox_local.functions import LambdaContext
@@ -80,11 +100,12 @@ def test_sample_api_events_run_through_their_functions(directory, event_file):
     assert response["statusCode"] == EXPECTED_STATUS[event_file.stem], response["body"]
 
 
-def test_sample_stream_events_fan_out_and_publish(directory, published):
+def test_sample_stream_events_fan_out_and_publish(directory, published, template_environment):
     from postbox.dal import inbox
     from postbox_local.functions import LambdaContext
 
     for name in ("FanoutFunction", "PublisherFunction"):
+        template_environment(name)
         handler = _module(ROOT / _functions()[name]["CodeUri"], name).lambda_handler
         response = handler(json.loads((ROOT / "events" / f"{name}.json").read_text()), LambdaContext(name))
         assert response == {"batchItemFailures": []}

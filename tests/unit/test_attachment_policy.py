@@ -15,7 +15,7 @@ import pytest
 from pydantic import ValidationError
 
 from postbox.errors import BadRequest
-from postbox.settings import DEFAULT_ATTACHMENT_CONTENT_TYPES, Settings
+from postbox.settings import DEFAULT_ATTACHMENT_CONTENT_TYPES, AttachmentSettings
 
 KEY = "attachments/Abcdefghijk"
 
@@ -181,7 +181,7 @@ def test_bodies_that_are_not_multipart_are_400(event):
 
 
 def test_attachment_defaults():
-    settings = Settings()
+    settings = AttachmentSettings()
     assert settings.ATTACHMENT_MAX_BYTES == 25 * 1024 * 1024
     assert settings.ATTACHMENT_CONTENT_TYPES == DEFAULT_ATTACHMENT_CONTENT_TYPES
     assert {"text/plain", "text/csv", "application/json", "application/pdf", "image/png", "image/jpeg", "image/gif",
@@ -192,8 +192,8 @@ def test_attachment_defaults():
 
 
 def test_content_types_come_from_a_comma_separated_variable():
-    assert Settings(ATTACHMENT_CONTENT_TYPES=" Text/Plain, image/png,,text/plain ").ATTACHMENT_CONTENT_TYPES == (
-        "text/plain", "image/png")
+    settings = AttachmentSettings(ATTACHMENT_CONTENT_TYPES=" Text/Plain, image/png,,text/plain ")
+    assert settings.ATTACHMENT_CONTENT_TYPES == ("text/plain", "image/png")
 
 
 @pytest.mark.parametrize(("name", "value"), [
@@ -203,7 +203,7 @@ def test_content_types_come_from_a_comma_separated_variable():
 ])
 def test_bad_attachment_settings_stop_the_start(name, value):
     with pytest.raises(ValidationError) as raised:
-        Settings(**{name: value})
+        AttachmentSettings(**{name: value})
     assert raised.value.errors()[0]["loc"] == (name,)
 
 

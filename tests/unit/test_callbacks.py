@@ -11,7 +11,7 @@ import pytest
 from postbox.errors import BadRequest
 from postbox.integrations import webhooks
 from postbox.logic import callbacks
-from postbox.logic.alerts import render_template, with_params
+from postbox.logic.alert_content import render_template, with_params
 
 
 @pytest.fixture

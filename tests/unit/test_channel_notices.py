@@ -3,9 +3,9 @@ SMS
 cut, the send outcomes, the settings."""
 
 import pytest
-from pydantic import ValidationError
 
 from postbox.logic.changes import Change
+from postbox.settings import SettingsError
 
 ENTRY = {"type": "inbox", "kind": "message", "user_id": "bob", "source_id": "01JD5Q7Y3K2M4N6P8R0S2T4V6X",
          "created_at": "2026-11-25T19:17:54.648438Z", "read": False}
@@ -37,17 +37,18 @@ def test_which_inbox_changes_call_for_a_job(change, wanted):
 
 @pytest.fixture
 def settings(monkeypatch):
-    from postbox.settings import get_settings
+    from postbox.settings import ChannelSettings
+    from postbox.settings import reset as reset_settings
 
     def apply(**env: str):
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-        return get_settings()
+        reset_settings()
+        return ChannelSettings.get()
 
     yield apply
     monkeypatch.undo()
-    get_settings.cache_clear()
+    reset_settings()
 
 
 def test_routes_need_an_opt_in_an_address_and_an_active_user(settings):
@@ -109,7 +110,7 @@ def test_send_outcomes_are_sorted_into_not_sent_and_maybe_sent():
     ("CHANNEL_SENT_TTL_SECONDS", "60"),
 ])
 def test_bad_channel_settings_stop_the_cold_start(settings, name, value):
-    with pytest.raises(ValidationError):
+    with pytest.raises(SettingsError, match=f"^ChannelSettings: {name}: "):
         settings(**{name: value})
 
 

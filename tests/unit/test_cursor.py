@@ -7,7 +7,7 @@ import pytest
 
 from postbox import cursor
 from postbox.errors import BadRequest
-from postbox.settings import get_settings
+from postbox.settings import CursorSettings
 
 START_KEY = {"PK": "MSG#01J0000000000000000000000A", "SK": "MSG", "GSI1PK": "TGT#xform#34",
              "GSI1SK": "2024-05-01T10:00:00.000000Z#01J0000000000000000000000A"}
@@ -85,7 +85,7 @@ def test_a_cursor_signed_with_another_secret_is_refused():
     from aws_lambda_powertools.utilities import parameters
 
     text = cursor.encode(START_KEY, **BOUND)
-    boto3.client("secretsmanager").put_secret_value(SecretId=get_settings().CURSOR_SECRET_ID,
+    boto3.client("secretsmanager").put_secret_value(SecretId=CursorSettings.get().CURSOR_SECRET_ID,
                                                     SecretString="another-secret")
     parameters.clear_caches()
     refused(text)
@@ -96,7 +96,7 @@ def test_the_secret_is_read_once_then_cached():
     import boto3
 
     cursor.encode(START_KEY, **BOUND)
-    boto3.client("secretsmanager").delete_secret(SecretId=get_settings().CURSOR_SECRET_ID,
+    boto3.client("secretsmanager").delete_secret(SecretId=CursorSettings.get().CURSOR_SECRET_ID,
                                                  ForceDeleteWithoutRecovery=True)
     for _ in range(3):
         assert cursor.decode(cursor.encode(START_KEY, **BOUND), **BOUND) == START_KEY

@@ -1,12 +1,14 @@
 """The publisher's rules without AWS (docs/realtime.md, docs/channels.md): which change is published on which
-topic with which payload, QoS and retain flag, and which email/SMS or callback job it queues. The outlets are
-recording fakes (tests/support/fakes.py); tests/integration/test_publisher.py runs the same path on moto."""
+topic with which payload, QoS and retain flag, which email/SMS or callback job it queues, and how a notify-only
+alert fans out to its receivers' topics. The outlets are recording fakes (tests/support/fakes.py);
+tests/integration/test_publisher.py runs the same path on moto."""
 
 from datetime import UTC, datetime
 
 import pytest
 from support.fakes import FakeJobQueue, FakePublisher
 
+from postbox.dal.alerts import receiver_items
 from postbox.dal.inbox import NewEntry, entry_item
 from postbox.dal.messages import NewMessage, message_item
 from postbox.logic.changes import Change
@@ -28,10 +30,16 @@ def queue() -> FakeJobQueue:
 
 
 @pytest.fixture
-def publish(mqtt, queue, settings):
+def forgotten() -> list[dict]:
+    """The notify-only alert chunks the publisher removed."""
+    return []
+
+
+@pytest.fixture
+def publish(mqtt, queue, forgotten, settings):
     """publish_change with the fakes as outlets and each user's unread count from UNREAD."""
     settings(CHANNEL_QUEUE_URL=CHANNEL_QUEUE, CALLBACK_QUEUE_URL=CALLBACK_QUEUE)
-    outlets = Outlets(mqtt=mqtt, queue=queue, unread_count=UNREAD.__getitem__)
+    outlets = Outlets(mqtt=mqtt, queue=queue, unread_count=UNREAD.__getitem__, forget_chunk=forgotten.append)
     return lambda change: publish_change(change, outlets)
 
 
@@ -178,3 +186,40 @@ def test_deleting_an_alert_calls_back_and_a_message_entry_never_does(publish, qu
     publish(Change("REMOVE", None, entry(kind="alert", callback=True, app_id="app-1")))
     publish(Change("REMOVE", None, entry(callback=True)))
     assert [job["action"] for job in queue.jobs(CALLBACK_QUEUE)] == ["delete"]
+
+
+# -- notify-only Aalam alerts: fanned out on MQTT, never stored -----------------------------------------------
+
+
+NOTICE = {"id": "a1", "from": "Billing", "content": "Your invoice is ready", "frontend_url": "https://acme.example/i"}
+
+
+def transient_chunk(users: list[str]) -> dict:
+    [chunk] = receiver_items("a1", users, transient=NOTICE, created_at="2026-03-01T12:30:00.000000Z", expires_at=1)
+    return chunk
+
+
+def test_a_notify_only_alert_reaches_each_receivers_inbox_topic_then_its_chunk_is_removed(publish, mqtt, forgotten):
+    chunk = transient_chunk(["bob", "carol"])
+    assert publish(Change("INSERT", chunk, None)) == "postbox/user/carol/inbox"
+
+    assert mqtt.topics() == ["postbox/user/bob/inbox", "postbox/user/carol/inbox"]
+    bob, carol = mqtt.on()
+    assert (bob["event"], bob["transient"], bob["alert"], bob["unread"]) == ("created", True, NOTICE, 3)
+    assert (bob["entry"]["id"], bob["entry"]["kind"], bob["entry"]["from"], bob["entry"]["text"]) \
+        == ("a1", "alert", "Billing", "Your invoice is ready")
+    assert carol["unread"] == 0
+    assert forgotten == [chunk]
+
+
+def test_a_notify_only_alert_queues_its_channel_jobs_in_one_batch_carrying_the_alert(publish, queue):
+    publish(Change("INSERT", transient_chunk(["bob", "carol"]), None))
+    assert queue.batches == 1
+    assert [(job["user_id"], job["alert"]["text"]) for job in queue.jobs(CHANNEL_QUEUE)] \
+        == [("bob", "Your invoice is ready"), ("carol", "Your invoice is ready")]
+
+
+def test_a_stored_alerts_chunk_is_not_published(publish, mqtt, queue, forgotten):
+    [chunk] = receiver_items("a1", ["bob"])  # persist=true: fan-out writes the entries, which are published
+    assert publish(Change("INSERT", chunk, None)) is None
+    assert (mqtt.published, queue.queued, forgotten) == ([], [], [])

@@ -110,7 +110,7 @@ export class Compose {
     if (!r) return;
     this.recipient = r;
     this.hideOptions();
-    this.input.value = r.name;
+    this.input.value = '';           // the chip shows who; typing again picks someone else
     const chip = $('#compose-picked');
     chip.replaceChildren(h('span', { dir: 'auto' }, t('compose.picked', { name: r.name, kind: t(`recipient.${r.kind}`) })),
       h('button', { type: 'button', class: 'chip-remove', 'aria-label': t('compose.remove', { name: r.name }),

@@ -273,10 +273,12 @@ const CATALOGUE = {
   },
 };
 
+const storage = globalThis.localStorage ?? { getItem: () => null, setItem: () => {} };   // none outside a browser
+
 function pickLanguage() {
-  const saved = localStorage.getItem(LANG_KEY);
+  const saved = storage.getItem(LANG_KEY);
   if (saved && CATALOGUE[saved]) return saved;
-  for (const tag of navigator.languages || [navigator.language || 'en']) {
+  for (const tag of globalThis.navigator?.languages || [globalThis.navigator?.language || 'en']) {
     const base = String(tag).toLowerCase().split('-')[0];
     if (CATALOGUE[base]) return base;
   }
@@ -293,13 +295,13 @@ let shortDate = new Intl.DateTimeFormat(lang, { day: 'numeric', month: 'short' }
 export function setLanguage(next) {
   if (!CATALOGUE[next]) return;
   lang = next;
-  localStorage.setItem(LANG_KEY, next);
+  storage.setItem(LANG_KEY, next);
   plurals = new Intl.PluralRules(lang);
   numbers = new Intl.NumberFormat(lang);
   dateTime = new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' });
   timeOnly = new Intl.DateTimeFormat(lang, { timeStyle: 'short' });
   shortDate = new Intl.DateTimeFormat(lang, { day: 'numeric', month: 'short' });
-  document.documentElement.lang = lang;
+  if (globalThis.document) document.documentElement.lang = lang;
 }
 
 /** The string for key in the current language; {name} placeholders filled from params (numbers by locale). */

@@ -15,8 +15,9 @@ const newestFirst = (a, b) => (b.created_at || '').localeCompare(a.created_at ||
 const chunks = (list, size) => Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size));
 
 export class Inbox {
-  constructor({ api, onOpen, onError }) {
+  constructor({ api, onOpen, onError, me = null }) {
     this.api = api;
+    this.me = me;                  // {user, name}: a conversation I started and nobody answered says "You"
     this.onOpen = onOpen;
     this.onError = onError;
     this.items = [];
@@ -69,6 +70,8 @@ export class Inbox {
     });
     // Infinite scroll: the next page comes when "Load more" scrolls into view (the button stays for keyboards).
     new IntersectionObserver((entries) => {
+      // A keyboard on the button decides for itself.
+      if (document.activeElement === $('#more')) return;
       if (entries.some((entry) => entry.isIntersecting) && this.loadedOnce) this.loadMore({ auto: true });
     }, { rootMargin: '400px' }).observe($('#more'));
     // Deletes waiting for their Undo go through when the page goes away.
@@ -129,6 +132,7 @@ export class Inbox {
   async loadMore({ auto = false } = {}) {
     if (!this.cursor || this.loading) return;
     const generation = this.generation;
+    const before = this.items.length;
     this.loading = true;
     this.renderStatus();
     try {
@@ -143,7 +147,11 @@ export class Inbox {
       this.onError(error, () => this.loadMore());
     } finally {
       if (generation === this.generation) this.loading = false;
+      const more = $('#more');
+      const hadFocus = document.activeElement === more;
       this.render();
+      // Focus stays on Load more; when that was the last page (the button goes), it moves to the first new row.
+      if (hadFocus && more.hidden) this.focusRow(this.items[before]?.id ?? this.items[this.items.length - 1]?.id);
     }
   }
 
@@ -592,7 +600,8 @@ export class Inbox {
   }
 
   row(item) {
-    const from = displayFrom(item);
+    const mine = item.kind === 'conversation' && this.me && [this.me.user, this.me.name].includes(item.from);
+    const from = mine ? t('detail.you') : displayFrom(item);
     const subject = item.kind === 'conversation' && item.subject ? item.subject : null;
     const li = h('li', {
       class: `item${item.read ? '' : ' unread'}`,

@@ -107,7 +107,8 @@ function startInbox(config, session, { signedIn = false } = {}) {
   const onError = (error, retry) => showError(error.message || String(error),
     { retry, kind: error.status === 0 ? 'network' : 'load' });
   let detail;
-  const inbox = new Inbox({ api, onError, onOpen: (item, note) => (item ? detail.open(item) : detail.close(note)) });
+  const inbox = new Inbox({ api, onError, me: { user: session.user, name: session.name },
+    onOpen: (item, note) => (item ? detail.open(item) : detail.close(note)) });
   detail = new Detail({ api, config, session, inbox, onError });
   new Compose({ api, config });
   new Settings({ api });

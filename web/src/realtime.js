@@ -1,12 +1,12 @@
 // The user's inbox topic over MQTT-over-WebSockets: the local broker's ws:// listener, or AWS IoT Core over
 // wss:// with the custom authorizer (the token rides in the query string; the client id starts with the
-// principal id the authorizer returns, "u" + hex of the user id).
+// principal id the authorizer returns, "u" + the SHA-256 hex of the user id).
 
 import mqtt from 'mqtt';
 
-export function principalId(userId) {
-  const hex = [...new TextEncoder().encode(userId)].map((b) => b.toString(16).padStart(2, '0')).join('');
-  return `u${hex}`.slice(0, 128);
+export async function principalId(userId) {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(userId));
+  return `u${[...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
 export function inboxTopic(config, userId) {
@@ -30,7 +30,7 @@ function brokerUrl(config, token) {
 export function connectInbox({ config, userId, token, onEvent, onStatus }) {
   const topic = inboxTopic(config, userId);
   const suffix = Math.random().toString(36).slice(2, 10);
-  const clientId = config.mqtt.authorizer ? `${principalId(userId)}-web-${suffix}` : `web-${userId}-${suffix}`;
+  let clientId = `web-${userId}-${suffix}`;
   let latestToken = null;
   const refreshToken = () => token().then((t) => { latestToken = t; }).catch(() => {});
   onStatus('connecting');
@@ -61,7 +61,10 @@ export function connectInbox({ config, userId, token, onEvent, onStatus }) {
       if (event && typeof event === 'object' && event.entry) onEvent(event);
     });
   };
-  token().then((t) => { latestToken = t; start(t); }).catch((error) => onStatus('offline', error.message));
+  const principal = config.mqtt.authorizer ? principalId(userId) : Promise.resolve(null);
+  Promise.all([token(), principal])
+    .then(([t, p]) => { latestToken = t; if (p) clientId = `${p}-web-${suffix}`; start(t); })
+    .catch((error) => onStatus('offline', error.message));
 
   return { close: () => client && client.end(true) };
 }

@@ -249,9 +249,9 @@ test('the recipient picker finds people, groups and targets by name; refusals re
   await page.locator('#compose-options', { hasText: 'No one matches “nobody-here”.' }).waitFor({ timeout: WAIT });
   await to.fill('sign');
   await page.getByRole('option', { name: /Form signing key/ }).waitFor({ timeout: WAIT });
+  await shot(page, 'compose');
   await to.press('Enter');                                        // the first match, by keyboard
   await page.locator('#compose-picked', { hasText: 'To Form signing key (signing key)' }).waitFor();
-  await shot(page, 'compose');
   await page.getByRole('button', { name: 'Send', exact: true }).click();
   await page.locator('#compose').waitFor({ state: 'hidden', timeout: WAIT });
   await page.locator('.toast', { hasText: 'Message sent to Form signing key' }).waitFor();
@@ -529,11 +529,11 @@ test('at 390x844 no row control overlaps its text; an item opens full-screen and
 // -- keyboard -----------------------------------------------------------------------------------------------------------
 
 test('keyboard: one Tab stop for the list, arrows between rows, focus kept after Close, Delete, Load more', async () => {
-  await sendMany('erin', 'dave', 30, (i) => `Keyboard item ${i} ${run}`);
-  await delivered('dave', `Keyboard item 29 ${run}`);
+  await sendMany('erin', 'dave', 52, (i) => `Keyboard item ${i} ${run}`);
+  await delivered('dave', `Keyboard item 51 ${run}`);
   await delivered('dave', `Keyboard item 0 ${run}`);
   const { context, page } = await newUser('dave');
-  await row(page, `Keyboard item 29 ${run}`).waitFor({ timeout: WAIT });
+  await row(page, `Keyboard item 51 ${run}`).waitFor({ timeout: WAIT });
   const rows = page.locator('#items li');
   assert.equal(await rows.count(), 25);
   assert.equal(await page.locator('#items [tabindex="0"]').count(), 1, 'one Tab stop in the list');
@@ -585,6 +585,15 @@ test('keyboard: one Tab stop for the list, arrows between rows, focus kept after
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => document.querySelectorAll('#items li').length > 25, null, { timeout: WAIT });
   assert.equal((await focused(page)).id, 'more', 'focus stays on Load more');
+  // The last page: the button goes, and focus moves to the first row it brought.
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelectorAll('#items li').length > 50, null, { timeout: WAIT });
+  while (await page.locator('#more').isVisible()) {                  // earlier runs left more pages: walk them
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => !document.querySelector('#more').textContent.includes('…'), null, { timeout: WAIT });
+  }
+  await page.locator('#more').waitFor({ state: 'hidden' });
+  assert.equal((await focused(page)).cls, 'open', 'after the last page, focus on its first row');
   await context.close();
 });
 
@@ -746,7 +755,8 @@ test('the list scrolls on without a click and stays bounded as items arrive live
   const count = await page.locator('#items li').count();
   assert.ok(count <= 30, `the live list is bounded (${count} rows)`);
   assert.ok(await page.locator('#more').isVisible(), 'older rows are one "Load more" away');
-  await page.locator('#more').click();
+  await page.locator('#more').focus();                          // a keyboard's Load more (no auto-load under it)
+  await page.keyboard.press('Enter');
   await row(page, `Scroll item 5 ${run}`).waitFor({ timeout: WAIT });   // paging resumes where it was cut
   const ids = await page.locator('#items li').evaluateAll((els) => els.map((el) => el.dataset.id));
   assert.equal(new Set(ids).size, ids.length, 'no row twice');

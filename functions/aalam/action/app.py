@@ -9,6 +9,9 @@ from postbox.http.faces import aalam_resolver
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.alerts import act_on_alert
 from postbox.models.aalam import AlertEditedOut, AlertReadOut
+from postbox.settings import AalamSettings, CallbackSettings, CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, CursorSettings, LimitsSettings, AalamSettings, CallbackSettings)
 
 app = aalam_resolver()
 

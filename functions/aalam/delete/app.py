@@ -8,6 +8,9 @@ from postbox.http.faces import aalam_resolver
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.alerts import delete_alert
 from postbox.models.aalam import AlertDeletedOut
+from postbox.settings import AalamSettings, CallbackSettings, CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, CursorSettings, LimitsSettings, AalamSettings, CallbackSettings)
 
 app = aalam_resolver()
 

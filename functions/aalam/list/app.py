@@ -8,6 +8,9 @@ from postbox.http.faces import aalam_resolver
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.alerts import COUNT_DEFAULT, COUNT_MAX, list_alerts
 from postbox.models.aalam import AlertOut
+from postbox.settings import AalamSettings, CallbackSettings, CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, CursorSettings, LimitsSettings, AalamSettings, CallbackSettings)
 
 app = aalam_resolver()
 
@@ -19,7 +22,8 @@ def list_(
                                                         "setting; ISO-8601 by default)")] = None,
     count: Annotated[int, Query(ge=1, le=COUNT_MAX, description="At most this many alerts")] = COUNT_DEFAULT,
 ) -> list[AlertOut]:
-    return list_alerts(current_caller(app), date_floor=date_floor, count=count)
+    # The route validates the alerts against AlertOut as it serializes them.
+    return list_alerts(current_caller(app), date_floor=date_floor, count=count)  # type: ignore[return-value]
 
 
 lambda_handler = api_entry(app)

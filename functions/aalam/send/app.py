@@ -9,6 +9,17 @@ from postbox.http.idempotency import IdempotencyKey, idempotent_create
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.alerts import send_alert
 from postbox.models.aalam import SendAlertIn, SentAlertOut
+from postbox.settings import (
+    AalamSettings,
+    CallbackSettings,
+    CursorSettings,
+    IdempotencySettings,
+    LimitsSettings,
+    TableSettings,
+    require,
+)
+
+require(TableSettings, IdempotencySettings, CursorSettings, LimitsSettings, AalamSettings, CallbackSettings)
 
 app = aalam_resolver()
 

@@ -6,6 +6,9 @@ from postbox.http.faces import native_resolver
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.alerts import app_secret
 from postbox.models.aalam import AppSecretOut
+from postbox.settings import AalamSettings, CallbackSettings, CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, CursorSettings, LimitsSettings, AalamSettings, CallbackSettings)
 
 app = native_resolver()
 
@@ -13,7 +16,7 @@ app = native_resolver()
 @app.get("/api/v1/app/callback-secret", summary="My callback signing secret", tags=["Applications"],
          responses={403: {"description": "Not an application known to the directory"}})
 def secret() -> Response[AppSecretOut]:
-    return Response(200, "application/json", app_secret(current_caller(app)).model_dump(),
+    return Response(200, "application/json", app_secret(current_caller(app)),
                     headers={"Cache-Control": "no-store"})
 
 

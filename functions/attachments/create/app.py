@@ -9,6 +9,9 @@ from postbox.http.idempotency import IdempotencyKey, idempotent_create
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.attachments import create_upload
 from postbox.models.attachments import AttachmentUploadOut, CreateAttachmentIn
+from postbox.settings import AttachmentSettings, BucketSettings, IdempotencySettings, TableSettings, require
+
+require(TableSettings, BucketSettings, IdempotencySettings, AttachmentSettings)
 
 app = native_resolver()
 

@@ -12,11 +12,31 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from postbox.http.dhis2 import Dhis2Routes, dhis2_resolver, respond
 from postbox.http.multipart import file_parts
 from postbox.http.resolver import api_entry, current_caller
-from postbox.logic.attachments import MESSAGE_ATTACHMENT, store_file_resource
+from postbox.logic.attachments import (
+    FILE_RESOURCE_BODY_MAX_BYTES,
+    MESSAGE_ATTACHMENT,
+    file_resource_too_large,
+    store_file_resource,
+)
 from postbox.models.dhis2 import web_message
+from postbox.settings import AttachmentSettings, BucketSettings, CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, BucketSettings, CursorSettings, LimitsSettings, AttachmentSettings)
 
 app = dhis2_resolver()
 routes = Dhis2Routes(app)
+
+
+def _bounded_body(app, next_middleware):
+    """A body over the file limit (plus framing) is refused before it is decoded or parsed."""
+    body = app.current_event.body or ""
+    size = len(body) * 3 // 4 if app.current_event.is_base64_encoded else len(body.encode())
+    if size > FILE_RESOURCE_BODY_MAX_BYTES:
+        raise file_resource_too_large(size)
+    return next_middleware(app)
+
+
+app.use([_bounded_body])
 
 
 @routes.post("/api/fileResources", summary="Upload a message attachment (DHIS2)", tags=["DHIS2 file resources"],

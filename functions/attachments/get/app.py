@@ -9,6 +9,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from postbox.http.faces import native_resolver
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.attachments import download_url
+from postbox.settings import AttachmentSettings, BucketSettings, TableSettings, require
+
+require(TableSettings, BucketSettings, AttachmentSettings)
 
 app = native_resolver()
 

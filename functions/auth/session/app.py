@@ -9,7 +9,9 @@ from typing import Any
 from postbox.auth import session_claims_ok, session_token
 from postbox.integrations.cognito import InvalidToken, verify_access_token
 from postbox.observability import logger
-from postbox.settings import get_settings
+from postbox.settings import CognitoSettings, SessionSettings, require
+
+require(CognitoSettings, SessionSettings)
 
 
 def _policy(principal: str, effect: str, resource: str) -> dict[str, Any]:
@@ -20,10 +22,10 @@ def _policy(principal: str, effect: str, resource: str) -> dict[str, Any]:
 def session_clients() -> set[str]:
     """The web clients whose tokens the cookie may carry: SESSION_CLIENT_IDS, or the SSM parameter named by
     SESSION_CLIENT_IDS_PARAMETER (Powertools Parameters, cached for five minutes)."""
-    settings = get_settings()
+    settings = SessionSettings.get()
     if settings.SESSION_CLIENT_IDS or not settings.SESSION_CLIENT_IDS_PARAMETER:
         return set(settings.SESSION_CLIENT_IDS)
-    from aws_lambda_powertools.utilities.parameters import get_parameter
+    from aws_lambda_powertools.utilities.parameters import get_parameter  # cold start: it imports boto3
 
     value = get_parameter(settings.SESSION_CLIENT_IDS_PARAMETER, max_age=300) or ""
     return {part.strip() for part in str(value).split(",") if part.strip()}

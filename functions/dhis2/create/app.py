@@ -7,8 +7,20 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from postbox.http.dhis2 import Dhis2Routes, accepts_xml_message, dhis2_resolver, location, message_response
 from postbox.http.idempotency import IdempotencyKey, idempotent_create
 from postbox.http.resolver import api_entry, current_caller
-from postbox.logic import conversations
+from postbox.logic.conversations import creation
+from postbox.logic.conversations.writing import CREATED
 from postbox.models.dhis2 import ConversationIn, WebMessage
+from postbox.settings import (
+    AttachmentSettings,
+    BucketSettings,
+    CursorSettings,
+    IdempotencySettings,
+    LimitsSettings,
+    TableSettings,
+    require,
+)
+
+require(TableSettings, BucketSettings, IdempotencySettings, CursorSettings, LimitsSettings, AttachmentSettings)
 
 app = dhis2_resolver()
 routes = Dhis2Routes(app)
@@ -23,8 +35,8 @@ routes = Dhis2Routes(app)
              middlewares=[idempotent_create])
 def create(body: Annotated[ConversationIn, Body(embed=False)], idempotency_key: IdempotencyKey = None):
     user_agent = app.current_event.headers.get("user-agent", "")
-    conversation_id = conversations.create(current_caller(app), body, user_agent=user_agent)
-    return message_response(app, 201, conversations.CREATED, location=location(app, conversation_id))
+    conversation_id = creation.create(current_caller(app), body, user_agent=user_agent)
+    return message_response(app, 201, CREATED, location=location(app, conversation_id))
 
 
 lambda_handler = accepts_xml_message(api_entry(app))

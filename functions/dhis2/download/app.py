@@ -8,7 +8,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from postbox.http.dhis2 import Dhis2Routes, dhis2_resolver
 from postbox.http.resolver import api_entry, current_caller
-from postbox.logic import conversations
+from postbox.logic.conversations import reading
+from postbox.settings import AttachmentSettings, BucketSettings, CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, BucketSettings, CursorSettings, LimitsSettings, AttachmentSettings)
 
 app = dhis2_resolver()
 routes = Dhis2Routes(app)
@@ -22,7 +25,7 @@ routes = Dhis2Routes(app)
                        409: {"description": "An internal note's file, for non-managers"}})
 def download(conversation_id: Annotated[str, Path()], child_id: Annotated[str, Path(description="The message")],
              file_id: Annotated[str, Path()]):
-    url = conversations.attachment_download(current_caller(app), conversation_id, child_id, file_id)
+    url = reading.attachment_download(current_caller(app), conversation_id, child_id, file_id)
     return Response(302, None, "", headers={"Location": url, "Cache-Control": "no-store",
                                          "X-Content-Type-Options": "nosniff"})
 

@@ -7,8 +7,19 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from postbox.http.dhis2 import Dhis2Routes, dhis2_resolver, location, message_response
 from postbox.http.idempotency import IdempotencyKey, idempotent_create
 from postbox.http.resolver import api_entry, current_caller
-from postbox.logic import conversations
+from postbox.logic.conversations import creation
 from postbox.models.dhis2 import WebMessage
+from postbox.settings import (
+    AttachmentSettings,
+    BucketSettings,
+    CursorSettings,
+    IdempotencySettings,
+    LimitsSettings,
+    TableSettings,
+    require,
+)
+
+require(TableSettings, BucketSettings, IdempotencySettings, CursorSettings, LimitsSettings, AttachmentSettings)
 
 app = dhis2_resolver()
 routes = Dhis2Routes(app)
@@ -22,7 +33,7 @@ routes = Dhis2Routes(app)
                         422: {"description": "The Idempotency-Key was used with a different request"}})
 def feedback(subject: Annotated[str | None, Query()] = None, idempotency_key: IdempotencyKey = None):
     agent = app.current_event.headers.get("user-agent", "")
-    conversation_id = conversations.feedback(current_caller(app), subject, app.current_event.decoded_body or "",
+    conversation_id = creation.feedback(current_caller(app), subject, app.current_event.decoded_body or "",
                                              user_agent=agent)
     return message_response(app, 201, "Feedback created", location=location(app, conversation_id))
 

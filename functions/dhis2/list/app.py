@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from postbox.http.dhis2 import (
     Dhis2Routes,
-        collection_url,
+    collection_url,
     dhis2_resolver,
     list_xml,
     page_url,
@@ -17,7 +17,10 @@ from postbox.http.dhis2 import (
     wants_xml,
 )
 from postbox.http.resolver import api_entry, current_caller, json_response
-from postbox.logic import conversations
+from postbox.logic.conversations import filters, listing
+from postbox.settings import CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, CursorSettings, LimitsSettings)
 
 app = dhis2_resolver()
 routes = Dhis2Routes(app)
@@ -39,12 +42,12 @@ def list_(
                                                                     "caller's conversations)")] = None,
 ):
     selection = parse_fields(fields or DEFAULT_FIELDS)
-    list_query = conversations.ListQuery(
-        filters=tuple(conversations.parse_filter(f) for f in (filter or [])), query_string=queryString,
+    list_query = filters.ListQuery(
+        filters=tuple(filters.parse_filter(f) for f in (filter or [])), query_string=queryString,
         query_operator=queryOperator, newest_first=not (order or "").endswith(("asc", ":iasc")), page=page,
         page_size=pageSize, paging=paging, wants_messages="messages" in selection or "*" in selection, query=query,
     )
-    items, pager = conversations.list_for(current_caller(app), list_query)
+    items, pager = listing.list_for(current_caller(app), list_query)
     items = [select(item, selection) for item in items]
     base = collection_url(app)
     if pager:

@@ -2,7 +2,7 @@
 /api/users/{id}, /api/userGroups and /api/organisationUnits (docs/dhis2.md#looking-people-up). Only id, username,
 names and display names of active users; never an email, a phone or authorities."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
@@ -10,6 +10,9 @@ from postbox.dal import directory as store
 from postbox.http.dhis2 import Dhis2Routes, dhis2_resolver, page_url, parse_fields, resource_url, respond, select
 from postbox.http.resolver import api_entry, current_caller, json_response
 from postbox.logic import dhis2_directory
+from postbox.settings import CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, CursorSettings, LimitsSettings)
 
 app = dhis2_resolver()
 routes = Dhis2Routes(app)
@@ -43,7 +46,7 @@ def _list(kind: str, collection: str, fields: str | None, filter: list[str] | No
                                       paging=paging, root_junction=rootJunction)
     rows, pager = dhis2_directory.collection(current_caller(app), kind, query)
     selection = parse_fields(fields or "id,displayName")
-    body = {collection: [select(row, selection) for row in rows]}
+    body: dict[str, Any] = {collection: [select(row, selection) for row in rows]}
     if pager:
         base = resource_url(app)
         if pager["page"] < pager["pageCount"]:

@@ -8,6 +8,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from postbox.http.dhis2 import Dhis2Routes, context_path, dhis2_resolver, parse_fields, respond, select
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic import dhis2_directory
+from postbox.settings import CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, CursorSettings, LimitsSettings)
 
 app = dhis2_resolver()
 routes = Dhis2Routes(app)

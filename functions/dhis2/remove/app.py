@@ -6,7 +6,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from postbox.http.dhis2 import Dhis2Routes, dhis2_resolver, respond
 from postbox.http.resolver import api_entry, current_caller
-from postbox.logic import conversations
+from postbox.logic.conversations import removal
+from postbox.settings import CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, CursorSettings, LimitsSettings)
 
 app = dhis2_resolver()
 routes = Dhis2Routes(app)
@@ -17,7 +20,7 @@ TAGS = ["DHIS2 conversations"]
                tags=TAGS)
 def remove_one(conversation_id: Annotated[str, Path()],
                child_id: Annotated[str, Path(description="The user to remove")]):
-    return respond(app, 200, conversations.remove_user(current_caller(app), conversation_id, child_id),
+    return respond(app, 200, removal.remove_user(current_caller(app), conversation_id, child_id),
                    root="removed")
 
 
@@ -25,7 +28,7 @@ def remove_one(conversation_id: Annotated[str, Path()],
 def remove_batch(mc: Annotated[list[str], Query(description="Conversation ids, repeated or comma-separated")],
                  user: Annotated[str | None, Query()] = None):
     ids = [part.strip() for value in mc for part in value.split(",") if part.strip()]
-    return respond(app, 200, conversations.remove_user_batch(current_caller(app), ids, user), root="removed")
+    return respond(app, 200, removal.remove_user_batch(current_caller(app), ids, user), root="removed")
 
 
 lambda_handler = api_entry(app)

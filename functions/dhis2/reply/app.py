@@ -6,8 +6,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from postbox.http.dhis2 import Dhis2Routes, dhis2_resolver, location, message_response
 from postbox.http.resolver import api_entry, current_caller
-from postbox.logic import conversations
+from postbox.logic.conversations import replies
+from postbox.logic.conversations.writing import CREATED
 from postbox.models.dhis2 import WebMessage
+from postbox.settings import AttachmentSettings, BucketSettings, CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, BucketSettings, CursorSettings, LimitsSettings, AttachmentSettings)
 
 app = dhis2_resolver()
 routes = Dhis2Routes(app)
@@ -25,9 +29,9 @@ def reply(conversation_id: Annotated[str, Path()],
     attachment_ids = [a.strip() for value in attachments or [] for a in value.split(",") if a.strip()]
     text = app.current_event.decoded_body or ""
     agent = app.current_event.headers.get("user-agent", "")
-    conversations.reply(current_caller(app), conversation_id, text, internal=internal, attachment_ids=attachment_ids,
+    replies.reply(current_caller(app), conversation_id, text, internal=internal, attachment_ids=attachment_ids,
                         user_agent=agent)
-    return message_response(app, 201, conversations.CREATED, location=location(app, conversation_id))
+    return message_response(app, 201, CREATED, location=location(app, conversation_id))
 
 
 lambda_handler = api_entry(app)

@@ -6,8 +6,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from postbox.http.dhis2 import Dhis2Routes, dhis2_resolver, respond
 from postbox.http.resolver import api_entry, current_caller
-from postbox.logic import conversations
-from postbox.logic.conversations import FOLLOWUP, READ, UNFOLLOWUP, UNREAD, StateChange
+from postbox.logic.conversations import state
+from postbox.logic.conversations.state import FOLLOWUP, READ, UNFOLLOWUP, UNREAD, StateChange
+from postbox.settings import CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, CursorSettings, LimitsSettings)
 
 app = dhis2_resolver()
 routes = Dhis2Routes(app)
@@ -17,12 +20,12 @@ User = Annotated[str | None, Query(description="Another user (superusers only)")
 
 
 def _batch(ids: list[str], change: StateChange, user: str | None):
-    return respond(app, 200, conversations.change_state(current_caller(app), ids, change, user),
+    return respond(app, 200, state.change_state(current_caller(app), ids, change, user),
                    root=change.result_key)
 
 
 def _one(conversation_id: str, change: StateChange, user: str | None):
-    return respond(app, 200, conversations.mark_one(current_caller(app), conversation_id, change, user),
+    return respond(app, 200, state.mark_one(current_caller(app), conversation_id, change, user),
                    root=change.result_key)
 
 

@@ -6,8 +6,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from postbox.http.faces import native_resolver
 from postbox.http.resolver import api_entry, current_caller
-from postbox.logic.directory import admin_delete
+from postbox.logic.directory_admin import admin_delete
 from postbox.models.directory import DirectoryDeletion, DirectoryWriteSummary
+from postbox.settings import CursorSettings, TableSettings, require
+
+require(TableSettings, CursorSettings)
 
 app = native_resolver()
 

@@ -6,7 +6,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from postbox.http.faces import native_resolver
 from postbox.http.resolver import api_entry, current_caller
-from postbox.logic.directory import admin_list
+from postbox.logic.directory_admin import admin_list
+from postbox.settings import CursorSettings, TableSettings, require
+
+require(TableSettings, CursorSettings)
 
 app = native_resolver()
 

@@ -4,6 +4,9 @@ from postbox.http.faces import native_resolver
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.inbox import counts
 from postbox.models.inbox import InboxCountsOut
+from postbox.settings import CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, CursorSettings, LimitsSettings)
 
 app = native_resolver()
 

@@ -8,6 +8,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from postbox.http.faces import native_resolver
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.inbox import delete_entry
+from postbox.settings import CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, CursorSettings, LimitsSettings)
 
 app = native_resolver()
 

@@ -8,6 +8,9 @@ from postbox.http.faces import native_resolver
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.inbox import change_state, read_all
 from postbox.models.inbox import ArchivedOut, EntryIdsIn, MarkedReadOut, MarkedUnreadOut, UnarchivedOut
+from postbox.settings import CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, CursorSettings, LimitsSettings)
 
 app = native_resolver()
 

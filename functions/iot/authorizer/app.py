@@ -11,6 +11,9 @@ from typing import Any
 from postbox.integrations.cognito import InvalidToken, verify_access_token
 from postbox.logic.subscriptions import authorize
 from postbox.observability import logger
+from postbox.settings import CognitoSettings, IotPolicySettings, MqttSettings, TableSettings, require
+
+require(TableSettings, MqttSettings, CognitoSettings, IotPolicySettings)
 
 
 def _token(event: dict[str, Any]) -> str | None:

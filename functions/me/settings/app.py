@@ -8,6 +8,9 @@ from postbox.http.faces import native_resolver
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.me import change_my_settings, my_settings
 from postbox.models.me import UserSettingsIn, UserSettingsOut
+from postbox.settings import TableSettings, require
+
+require(TableSettings)
 
 app = native_resolver()
 

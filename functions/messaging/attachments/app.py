@@ -9,6 +9,9 @@ from postbox.http.faces import ona_resolver
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.messages import list_attachments
 from postbox.models.attachments import AttachmentOut
+from postbox.settings import AttachmentSettings, BucketSettings, CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, BucketSettings, CursorSettings, LimitsSettings, AttachmentSettings)
 
 app = ona_resolver()
 

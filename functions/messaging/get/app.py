@@ -8,6 +8,9 @@ from postbox.http.faces import ona_resolver
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.messages import get_message
 from postbox.models.ona import MessageOut
+from postbox.settings import AttachmentSettings, BucketSettings, CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, BucketSettings, CursorSettings, LimitsSettings, AttachmentSettings)
 
 app = ona_resolver()
 

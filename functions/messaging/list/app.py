@@ -10,6 +10,9 @@ from postbox.http.links import link_header
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.messages import ListQuery, list_messages
 from postbox.models.ona import GroupRow, MessageOut
+from postbox.settings import AttachmentSettings, BucketSettings, CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, BucketSettings, CursorSettings, LimitsSettings, AttachmentSettings)
 
 app = ona_resolver()
 
@@ -39,7 +42,9 @@ def list_(
     )
     result = list_messages(current_caller(app), query)
     link = link_header(app.current_event, result.links)
-    return Response(200, "application/json", result.rows, headers={"Link": link} if link else None)
+    # The route validates the rows against its return type (MessageOut or GroupRow) as it serializes them.
+    return Response(200, "application/json", result.rows,  # type: ignore[arg-type]
+                    headers={"Link": link} if link else None)
 
 
 lambda_handler = api_entry(app)

@@ -2,6 +2,9 @@
 
 from postbox.http.faces import ona_resolver
 from postbox.http.resolver import api_entry, json_response
+from postbox.settings import TableSettings, require
+
+require(TableSettings)
 
 app = ona_resolver()
 

@@ -8,6 +8,9 @@ from postbox.http.faces import ona_resolver
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.inbox import mark_source_read
 from postbox.models.ona import ReadOut
+from postbox.settings import CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, CursorSettings, LimitsSettings)
 
 app = ona_resolver()
 

@@ -7,6 +7,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from postbox.http.faces import ona_resolver
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.messages import ListQuery, message_stats
+from postbox.settings import AttachmentSettings, BucketSettings, CursorSettings, LimitsSettings, TableSettings, require
+
+require(TableSettings, BucketSettings, CursorSettings, LimitsSettings, AttachmentSettings)
 
 app = ona_resolver()
 

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from postbox.errors import BadRequest
-from postbox.settings import get_settings
+from postbox.settings import CursorSettings
 
 INVALID_CURSOR = "Invalid cursor."
 
@@ -22,9 +22,9 @@ SECRET_MAX_AGE_SECONDS = 300
 
 def _secret() -> bytes:
     """The signing key, from Secrets Manager through Powertools Parameters (cached for SECRET_MAX_AGE_SECONDS)."""
-    from aws_lambda_powertools.utilities.parameters import get_secret
+    from aws_lambda_powertools.utilities.parameters import get_secret  # cold start: it imports boto3
 
-    secret_id = get_settings().CURSOR_SECRET_ID
+    secret_id = CursorSettings.get().CURSOR_SECRET_ID
     if not secret_id:
         raise RuntimeError("CURSOR_SECRET_ID is not configured")
     return str(get_secret(secret_id, max_age=SECRET_MAX_AGE_SECONDS)).encode()

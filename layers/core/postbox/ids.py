@@ -2,6 +2,7 @@
 
 import os
 import re
+import secrets
 import time
 
 # Directory ids double as MQTT topic levels, so they exclude / + # $ and whitespace.
@@ -44,6 +45,4 @@ def is_uid(value: str) -> bool:
 
 def new_uid() -> str:
     """A DHIS2-style uid (as CodeGenerator makes them), from the OS's random source."""
-    import secrets
-
     return secrets.choice(_LETTERS) + "".join(secrets.choice(_ALPHANUMERIC) for _ in range(10))

@@ -1,16 +1,23 @@
 """The Lambda entry point shared by the DynamoDB-stream functions: Powertools BatchProcessor with
 partial batch responses, records turned into plain `Change`s, TTL deletions skipped."""
 
+import json
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    SqsFifoPartialProcessor,
+    process_partial_response,
+)
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from postbox.dal.table import plain
-from postbox.logic.changes import Change
+from postbox.logic.changes import Change, ChangeEvent
 from postbox.observability import logger, metrics
 
 TTL_PRINCIPAL = "dynamodb.amazonaws.com"
@@ -24,7 +31,7 @@ def change_from_record(record: DynamoDBRecord) -> Change | None:
         return None
     stream = record.dynamodb
     return Change(
-        event=record.event_name.name if record.event_name else "MODIFY",
+        event=cast(ChangeEvent, record.event_name.name) if record.event_name else "MODIFY",
         new=plain(stream.new_image) if stream and stream.new_image else None,
         old=plain(stream.old_image) if stream and stream.old_image else None,
     )
@@ -44,7 +51,7 @@ def _batch_entry(processor: Any, record_handler: Callable[[Any], None], unit: st
         metrics.add_metric(name=f"{unit}Processed", unit=MetricUnit.Count, value=len(event.get("Records", [])))
         if failed:
             metrics.add_metric(name=f"{unit}Failed", unit=MetricUnit.Count, value=failed)
-        return response
+        return dict(response)
 
     return lambda_handler
 
@@ -74,11 +81,6 @@ def fifo_queue_entry(process: Callable[[dict[str, Any]], Any]) -> Callable[[dict
     """The Lambda entry point of a FIFO SQS consumer: each message body is JSON; a failure is reported for its
     message alone and the rest of its message group (SQS then redelivers them after the visibility timeout, up
     to the queue's maxReceiveCount, then moves them to its dead-letter queue)."""
-    import json
-
-    from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
     def record_handler(record: SQSRecord) -> None:
         process(json.loads(record.body))
 
@@ -90,10 +92,6 @@ def queue_entry(process: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str,
     that message alone (SQS redelivers it after the visibility timeout, up to the queue's maxReceiveCount, then
     moves it to its dead-letter queue). Standard queues may deliver a message twice: `process` must be
     idempotent."""
-    import json
-
-    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
     def record_handler(record: SQSRecord) -> None:
         process(json.loads(record.body))
 

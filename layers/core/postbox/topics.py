@@ -4,7 +4,7 @@ import json
 from typing import Any
 
 from postbox.ids import is_directory_id
-from postbox.settings import get_settings
+from postbox.settings import MqttSettings
 
 TOPIC_MAX_BYTES = 256
 TOPIC_MAX_SLASHES = 7
@@ -26,12 +26,12 @@ def _checked(topic: str, *ids: str) -> str:
 
 def target_topic(target_type: str, target_id: str) -> str:
     """`{base}/{type}/{id}/messages/publish`: Ona's README scheme, for every target type."""
-    base = get_settings().MQTT_TOPIC_BASE
+    base = MqttSettings.get().MQTT_TOPIC_BASE
     return _checked(f"{base}/{target_type}/{target_id}/messages/publish", target_type, target_id)
 
 
 def inbox_topic(user_id: str) -> str:
-    base = get_settings().MQTT_TOPIC_BASE
+    base = MqttSettings.get().MQTT_TOPIC_BASE
     return _checked(f"{base}/user/{user_id}/inbox", user_id)
 
 

@@ -1,10 +1,10 @@
 """Readable validation errors: each names where the problem is, e.g. `users[0].emial: unknown key 'emial'`."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 
-def describe_errors(errors: Iterable[dict[str, Any]], *, skip: tuple[str, ...] = ()) -> list[str]:
+def describe_errors(errors: Iterable[Mapping[str, Any]], *, skip: tuple[str, ...] = ()) -> list[str]:
     described = []
     for problem in errors:
         loc = [part for part in problem.get("loc", ()) if part not in skip]

@@ -63,8 +63,8 @@ def receiver_items(alert_id: str, user_ids: list[str], *, transient: dict[str, A
     """Chunks of receiver ids; a transient alert's chunks also carry the notice to publish and a TTL."""
     items = []
     for number, start in enumerate(range(0, len(user_ids), RECEIVERS_PER_CHUNK)):
-        item = {**keys.receivers_key(alert_id, number), "type": RECEIVERS_TYPE, "alert_id": alert_id,
-                "users": user_ids[start : start + RECEIVERS_PER_CHUNK]}
+        item: Item = {**keys.receivers_key(alert_id, number), "type": RECEIVERS_TYPE, "alert_id": alert_id,
+                      "users": user_ids[start : start + RECEIVERS_PER_CHUNK]}
         if transient is not None:
             # JSON text: content may hold floats, which DynamoDB takes only as Decimal
             item.update(transient=True, notice=json.dumps(transient, ensure_ascii=False), created_at=created_at,
@@ -75,9 +75,7 @@ def receiver_items(alert_id: str, user_ids: list[str], *, transient: dict[str, A
 
 def put_new(items: list[Item]) -> None:
     """The alert and its receivers, all or nothing (one TransactWriteItems), each a new key."""
-    from boto3.dynamodb.conditions import Attr
-
-    table.transact_write([table.put_action(item, condition=Attr("PK").not_exists()) for item in items])
+    table.transact_write([table.put_action(item, condition=table.attr("PK").not_exists()) for item in items])
 
 
 def get_alert(alert_id: str, *, consistent: bool = False) -> Item | None:
@@ -95,19 +93,16 @@ def get_alerts(alert_ids: list[str]) -> dict[str, Item]:
 
 def update_alert(alert_id: str, app_id: str, changes: dict[str, Any]) -> Item | None:
     """Change fields of an app's own alert; None when there is no such alert of that app."""
-    from boto3.dynamodb.conditions import Attr
-
     try:
-        return table.update_fields(keys.alert_key(alert_id), changes, condition=Attr("app_id").eq(app_id))
+        return table.update_fields(keys.alert_key(alert_id), changes, condition=table.attr("app_id").eq(app_id))
     except ConditionFailed:
         return None
 
 
 def receiver_ids(alert_id: str) -> list[str]:
     """Every receiver of an alert, from its chunks (strongly consistent: no index involved)."""
-    from boto3.dynamodb.conditions import Key as K
-
-    rows = table.query_all(K("PK").eq(keys.alert_pk(alert_id)) & K("SK").begins_with(keys.RECEIVERS_PREFIX),
+    rows = table.query_all(table.key_attr("PK").eq(keys.alert_pk(alert_id)) &
+                           table.key_attr("SK").begins_with(keys.RECEIVERS_PREFIX),
                            projection=["users"], consistent=True)
     return [user_id for row in rows for user_id in row.get("users", [])]
 
@@ -135,14 +130,12 @@ def alert_feed_query(user_id: str, *, lower: str | None = None) -> FeedQuery:
 def update_entries(alert_id: str, user_ids: list[str], sender: str, text: str, truncated: bool) -> int:
     """Rewrite the shown sender and text of every receiver's copy that still exists (one conditional
     UpdateItem each, in parallel). Returns how many changed."""
-    from boto3.dynamodb.conditions import Attr
-
     def one(user_id: str) -> bool:
         try:
             table.update(keys.inbox_key(user_id, alert_id), "SET #from = :from, #text = :text, truncated = :cut",
                          names={"#from": "from", "#text": "text"},
                          values={":from": sender, ":text": text, ":cut": truncated},
-                         condition=Attr("kind").eq(ENTRY_KIND))
+                         condition=table.attr("kind").eq(ENTRY_KIND))
         except ConditionFailed:
             return False  # the user deleted their copy
         return True
@@ -194,9 +187,8 @@ def delete_unfollow(user_id: str, provider_code: str, app_code: str, msg_group: 
 
 def unfollowers(app_id: str, msg_group: str) -> set[str]:
     """Users who unfollowed an app's message group ("" = its ungrouped alerts): one Query, paged."""
-    from boto3.dynamodb.conditions import Key as K
-
-    rows = table.query_all(K("GSI4PK").eq(keys.unfollow_feed(app_id, msg_group)), index=keys.BY_SOURCE_INDEX)
+    rows = table.query_all(table.key_attr("GSI4PK").eq(keys.unfollow_feed(app_id, msg_group)),
+                           index=keys.BY_SOURCE_INDEX)
     return {keys.user_of(row["GSI4SK"]) for row in rows}
 
 

@@ -42,9 +42,7 @@ def attachment_item(attachment: NewAttachment) -> Item:
 
 
 def put_new(item: Item) -> None:
-    from boto3.dynamodb.conditions import Attr
-
-    table.put(item, condition=Attr("PK").not_exists())
+    table.put(item, condition=table.attr("PK").not_exists())
 
 
 def get(attachment_id: str) -> Item | None:
@@ -59,16 +57,14 @@ def get_many(attachment_ids: list[str]) -> dict[str, Item]:
 def link_action(item: Item, holder: dict[str, Any], linked_at: str) -> dict[str, Any]:
     """The transaction action that links a pending attachment to its holder: it holds only while the item is
     still pending and still the same uploader's (a concurrent link of the same file cancels the transaction)."""
-    from boto3.dynamodb.conditions import Attr
-
     names = {"#state": "state", "#linked_at": "linked_at", "#expires": "expires_at"}
     values: dict[str, Any] = {":linked": LINKED, ":linked_at": linked_at}
     assignments = ["#state = :linked", "#linked_at = :linked_at"]
     for index, (name, value) in enumerate(sorted(holder.items())):
         names[f"#h{index}"], values[f":h{index}"] = name, value
         assignments.append(f"#h{index} = :h{index}")
-    condition = (Attr("state").eq(PENDING) & Attr("uploader_kind").eq(item["uploader_kind"])
-                 & Attr("uploader_id").eq(item["uploader_id"]))
+    condition = (table.attr("state").eq(PENDING) & table.attr("uploader_kind").eq(item["uploader_kind"])
+                 & table.attr("uploader_id").eq(item["uploader_id"]))
     return table.update_action(keys.attachment_key(item["id"]), f"SET {', '.join(assignments)} REMOVE #expires",
                                names=names, values=values, condition=condition)
 

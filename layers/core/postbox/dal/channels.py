@@ -15,12 +15,10 @@ SENDING, SENT, REFUSED = "sending", "sent", "refused"
 
 def claim(key: Key, *, token: str, channel: str, source_id: str, claimed_at: str, expires_at: int) -> bool:
     """True if this caller now holds the marker; False if it exists (sent, refused, or claimed by another try)."""
-    from boto3.dynamodb.conditions import Attr
-
     item = {**key, "type": MARKER_TYPE, "state": SENDING, "token": token, "channel": channel,
             "source_id": source_id, "claimed_at": claimed_at, "expires_at": expires_at}
     try:
-        table.put(item, condition=Attr("PK").not_exists())
+        table.put(item, condition=table.attr("PK").not_exists())
     except Exception as error:
         if table.is_conditional_failure(error):
             return False
@@ -35,10 +33,8 @@ def get(key: Key) -> Item | None:
 def settle(key: Key, token: str, state: str, **fields: str) -> bool:
     """Record the outcome of a claimed send (`sent` with provider_id and sent_at, or `refused` with a reason);
     False if the claim is not this caller's."""
-    from boto3.dynamodb.conditions import Attr
-
     try:
-        table.update_fields(key, {"state": state, **fields}, condition=Attr("token").eq(token))
+        table.update_fields(key, {"state": state, **fields}, condition=table.attr("token").eq(token))
     except table.ConditionFailed:
         return False
     return True
@@ -46,10 +42,8 @@ def settle(key: Key, token: str, state: str, **fields: str) -> bool:
 
 def release(key: Key, token: str) -> None:
     """Give a claim back (nothing was sent; a retry may send)."""
-    from boto3.dynamodb.conditions import Attr
-
     try:
-        table.delete(key, condition=Attr("token").eq(token))
+        table.delete(key, condition=table.attr("token").eq(token))
     except Exception as error:
         if not table.is_conditional_failure(error):
             raise

@@ -9,7 +9,7 @@ Everything a request changes is written in the request (read-your-writes); the s
 from dataclasses import dataclass
 from typing import Any
 
-from postbox.dal import keys, table
+from postbox.dal import counters, keys, table
 from postbox.dal.feed import FeedQuery
 from postbox.dal.table import Item, Key
 
@@ -84,42 +84,51 @@ def get_headers(conversation_ids: list[str]) -> dict[str, Item]:
 
 
 def participants(conversation_id: str) -> list[Item]:
-    from boto3.dynamodb.conditions import Key as K
-
-    return table.query_all(K("PK").eq(keys.conversation_pk(conversation_id)) & K("SK").begins_with("PART#"),
+    return table.query_all(table.key_attr("PK").eq(keys.conversation_pk(conversation_id)) &
+                           table.key_attr("SK").begins_with("PART#"),
                            consistent=True)
 
 
 def messages(conversation_id: str) -> list[Item]:
     """Oldest first."""
-    from boto3.dynamodb.conditions import Key as K
-
-    return table.query_all(K("PK").eq(keys.conversation_pk(conversation_id)) & K("SK").begins_with("MSG#"),
+    return table.query_all(table.key_attr("PK").eq(keys.conversation_pk(conversation_id)) &
+                           table.key_attr("SK").begins_with("MSG#"),
                            consistent=True)
 
 
 def message(conversation_id: str, message_id: str) -> Item | None:
     """One message of the conversation by id (one Query over its messages)."""
-    from boto3.dynamodb.conditions import Attr
-    from boto3.dynamodb.conditions import Key as K
-
-    found = table.query_all(K("PK").eq(keys.conversation_pk(conversation_id)) & K("SK").begins_with("MSG#"),
-                            filter=Attr("id").eq(message_id), consistent=True)
+    found = table.query_all(table.key_attr("PK").eq(keys.conversation_pk(conversation_id)) &
+                            table.key_attr("SK").begins_with("MSG#"),
+                            filter=table.attr("id").eq(message_id), consistent=True)
     return found[0] if found else None
 
 
 def everything(conversation_id: str) -> list[Item]:
-    from boto3.dynamodb.conditions import Key as K
+    return table.query_all(table.key_attr("PK").eq(keys.conversation_pk(conversation_id)), consistent=True)
 
-    return table.query_all(K("PK").eq(keys.conversation_pk(conversation_id)), consistent=True)
+
+def _is_row(key: Key) -> bool:
+    return key["SK"].startswith("PART#")
 
 
 def write(items: list[Item]) -> int:
-    return table.batch_write(items)
+    """Header and messages in BatchWriteItem calls; participant rows (inbox entries) counted, each against the row
+    it replaces (dal/counters.py). Returns the number of requests."""
+    rows = [item for item in items if _is_row(item)]
+    calls = table.batch_write([item for item in items if not _is_row(item)]) if len(rows) < len(items) else 0
+    if rows:
+        calls += counters.apply([counters.put(row) for row in rows]).transactions + 1
+    return calls
 
 
 def delete_keys(item_keys: list[Key]) -> int:
-    return table.batch_write(deletes=item_keys)
+    rows = [key for key in item_keys if _is_row(key)]
+    calls = table.batch_write(deletes=[key for key in item_keys if not _is_row(key)]) if len(rows) < len(item_keys) \
+        else 0
+    if rows:
+        calls += counters.apply([counters.remove(key, key["SK"].removeprefix("PART#")) for key in rows]).transactions
+    return calls
 
 
 def put_message(conversation_id: str, message: dict[str, Any]) -> None:
@@ -128,14 +137,12 @@ def put_message(conversation_id: str, message: dict[str, Any]) -> None:
 
 def record_reply(conversation_id: str, *, sender: str | None, sender_name: str, at: str, counted: bool) -> Item:
     """The header after a reply: last sender and time, and the message count (internal notes do not count)."""
-    from boto3.dynamodb.conditions import Attr
-
     return table.update(
         header_key(conversation_id),
         "SET lastSender = :sender, lastSenderName = :name, lastMessage = :at, lastUpdated = :at "
         "ADD messageCount :n",
         values={":sender": sender, ":name": sender_name, ":at": at, ":n": 1 if counted else 0},
-        condition=Attr("PK").exists(),
+        condition=table.attr("PK").exists(),
     )
 
 
@@ -150,32 +157,28 @@ def _set_or_remove(fields: dict[str, Any]) -> tuple[str, dict[str, str], dict[st
 
 def set_fields(conversation_id: str, fields: dict[str, Any], at: str) -> Item:
     """Update header fields (status, priority, assignee...); the caller copies them onto participant rows."""
-    from boto3.dynamodb.conditions import Attr
-
     sets, names, values, removes = _set_or_remove(fields)
     expression = f"SET {sets + ', ' if sets else ''}lastUpdated = :at" + (f" REMOVE {removes}" if removes else "")
     return table.update(header_key(conversation_id), expression, names=names, values={**values, ":at": at},
-                        condition=Attr("PK").exists())
+                        condition=table.attr("PK").exists())
 
 
 def copy_fields(conversation_id: str, user_id: str, fields: dict[str, Any]) -> bool:
     """Copy header fields onto a participant row with one conditional UpdateItem (other attributes, e.g. a
     read flag changed meanwhile, stay as they are); False if the user is no participant (any more)."""
-    from boto3.dynamodb.conditions import Attr
-
     sets, names, values, removes = _set_or_remove(fields)
     expression = " ".join(part for part in (f"SET {sets}" if sets else "", f"REMOVE {removes}" if removes else "")
                           if part)
     try:
         table.update(participant_key(conversation_id, user_id), expression, names=names, values=values or None,
-                     condition=Attr("PK").exists())
+                     condition=table.attr("PK").exists())
     except table.ConditionFailed:
         return False
     return True
 
 
 def delete_row(conversation_id: str, user_id: str) -> bool:
-    return table.delete(participant_key(conversation_id, user_id), return_old=True) is not None
+    return bool(counters.apply([counters.remove(participant_key(conversation_id, user_id), user_id)]).after)
 
 
 def user_feed(user_id: str, *, where: tuple = (), newest_first: bool = True) -> FeedQuery:
@@ -185,7 +188,6 @@ def user_feed(user_id: str, *, where: tuple = (), newest_first: bool = True) -> 
 def messages_at(conversation_id: str, created: str) -> list[Item]:
     """The conversation's messages created at this instant (one Query on the sort key's prefix): the message a
     participant row shows, from the row's `created_at`."""
-    from boto3.dynamodb.conditions import Key as K
-
-    return table.query_all(K("PK").eq(keys.conversation_pk(conversation_id)) & K("SK").begins_with(f"MSG#{created}#"),
+    return table.query_all(table.key_attr("PK").eq(keys.conversation_pk(conversation_id)) &
+                           table.key_attr("SK").begins_with(f"MSG#{created}#"),
                            consistent=True)

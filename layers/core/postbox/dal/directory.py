@@ -1,5 +1,6 @@
 """Directory storage: users, groups, org units, targets with effective roles, apps, settings."""
 
+import re
 from typing import Any
 
 from postbox.dal import keys, table
@@ -51,10 +52,9 @@ def get_settings_entry() -> Item:
 
 def role_rows(target_type: str, target_id: str, *, consistent: bool = False) -> dict[str, str]:
     """Effective role per user id on a target."""
-    from boto3.dynamodb.conditions import Key as K
-
     pk = target_key(target_type, target_id)["PK"]
-    rows = table.query_all(K("PK").eq(pk) & K("SK").begins_with("ROLE#"), projection=["SK", "role"],
+    rows = table.query_all(table.key_attr("PK").eq(pk) &
+                           table.key_attr("SK").begins_with("ROLE#"), projection=["SK", "role"],
                            consistent=consistent)
     return {row["SK"].removeprefix("ROLE#"): row["role"] for row in rows}
 
@@ -67,39 +67,30 @@ def role_item(target_type: str, target_id: str, user_id: str, role: str) -> Item
 
 def viewable_targets(user_id: str) -> list[tuple[str, str]]:
     """(type, id) of every target the user holds a role on (every role can view)."""
-    from boto3.dynamodb.conditions import Key as K
-
-    rows = table.query_all(K("GSI4PK").eq(keys.user_roles_feed(user_id)), index=keys.BY_SOURCE_INDEX)
+    rows = table.query_all(table.key_attr("GSI4PK").eq(keys.user_roles_feed(user_id)), index=keys.BY_SOURCE_INDEX)
     return [tuple(row["GSI4SK"].split("#", 1)) for row in rows]
 
 
 def member_ids(container_kind: str, container_id: str) -> list[str]:
-    from boto3.dynamodb.conditions import Key as K
-
     pk = keys.directory_key(container_kind, container_id)["PK"]
-    rows = table.query_all(K("PK").eq(pk) & K("SK").begins_with("MEMBER#"), projection=["SK"])
+    rows = table.query_all(table.key_attr("PK").eq(pk) & table.key_attr("SK").begins_with("MEMBER#"), projection=["SK"])
     return [row["SK"].removeprefix("MEMBER#") for row in rows]
 
 
 def project_xform_ids(project_id: str) -> list[str]:
-    from boto3.dynamodb.conditions import Key as K
-
     pk = keys.directory_key(PROJECT, project_id)["PK"]
-    rows = table.query_all(K("PK").eq(pk) & K("SK").begins_with("XFORM#"), projection=["SK"], consistent=True)
+    rows = table.query_all(table.key_attr("PK").eq(pk) &
+                           table.key_attr("SK").begins_with("XFORM#"), projection=["SK"], consistent=True)
     return [row["SK"].removeprefix("XFORM#") for row in rows]
 
 
 def entries_of_kind(listed_as: str) -> list[Item]:
     """Every entry of one listed kind (paged Queries; admin deletes find what refers to a deleted entry)."""
-    from boto3.dynamodb.conditions import Key as K
-
-    return table.query_all(K("GSI1PK").eq(keys.directory_kind_feed(listed_as)), index=keys.FEED_INDEX)
+    return table.query_all(table.key_attr("GSI1PK").eq(keys.directory_kind_feed(listed_as)), index=keys.FEED_INDEX)
 
 
 def list_kind(listed_as: str, *, limit: int, start_key: Key | None) -> tuple[list[Item], Key | None]:
-    from boto3.dynamodb.conditions import Key as K
-
-    pages = table.query_pages(K("GSI1PK").eq(keys.directory_kind_feed(listed_as)), index=keys.FEED_INDEX,
+    pages = table.query_pages(table.key_attr("GSI1PK").eq(keys.directory_kind_feed(listed_as)), index=keys.FEED_INDEX,
                               limit=limit, start_key=start_key)
     items, _, last = next(pages)
     return items, last
@@ -108,10 +99,8 @@ def list_kind(listed_as: str, *, limit: int, start_key: Key | None) -> tuple[lis
 def update_user(user_id: str, fields: dict[str, Any]) -> Item | None:
     """Set some fields of an existing user entry (one conditional UpdateItem; the other fields stay as they are).
     Returns the entry as it is now; None when there is no such user."""
-    from boto3.dynamodb.conditions import Attr
-
     try:
-        return table.update_fields(user_key(user_id), fields, condition=Attr("PK").exists())
+        return table.update_fields(user_key(user_id), fields, condition=table.attr("PK").exists())
     except table.ConditionFailed:
         return None
 
@@ -127,8 +116,6 @@ WORDS_PER_ENTRY_MAX = 32
 
 def words_of(*texts: str | None) -> list[str]:
     """The distinct words of some texts, case-folded: runs of letters and digits (DHIS2's token rule)."""
-    import re
-
     found: dict[str, None] = {}
     for text in texts:
         for word in re.findall(r"[^\W_]+", (text or "").casefold()):
@@ -147,9 +134,7 @@ def word_keys(kind: str, entry_id: str, words: list[str]) -> list[Key]:
 
 def search_words(kind: str, prefix: str, *, limit: int) -> list[Item]:
     """Word items of one kind whose word starts with `prefix` (case-folded), in word order, at most `limit`."""
-    from boto3.dynamodb.conditions import Key as K
-
-    condition = K("GSI2PK").eq(keys.word_feed(kind, prefix)) & K("GSI2SK").begins_with(prefix)
+    condition = table.key_attr("GSI2PK").eq(keys.word_feed(kind, prefix)) & table.key_attr("GSI2SK").begins_with(prefix)
     found: list[Item] = []
     for items, _, _ in table.query_pages(condition, index=keys.FEED_BY_VERB_INDEX, limit=limit):
         found += items
@@ -160,11 +145,9 @@ def search_words(kind: str, prefix: str, *, limit: int) -> list[Item]:
 
 def first_entries(listed_as: str, *, limit: int) -> list[Item]:
     """Up to `limit` entries of one kind in id order (a search without words)."""
-    from boto3.dynamodb.conditions import Key as K
-
     found: list[Item] = []
     # Only what a search answers with: never a user's email, phone or authorities.
-    for items, _, _ in table.query_pages(K("GSI1PK").eq(keys.directory_kind_feed(listed_as)),
+    for items, _, _ in table.query_pages(table.key_attr("GSI1PK").eq(keys.directory_kind_feed(listed_as)),
                                          index=keys.FEED_INDEX, limit=limit,
                                          projection=["id", "kind", "name", "username", "active", "users"]):
         found += items
@@ -174,16 +157,12 @@ def first_entries(listed_as: str, *, limit: int) -> list[Item]:
 
 
 def member_count(container_kind: str, container_id: str) -> int:
-    from boto3.dynamodb.conditions import Key as K
-
     pk = keys.directory_key(container_kind, container_id)["PK"]
-    return table.count(K("PK").eq(pk) & K("SK").begins_with("MEMBER#"), consistent=True)
+    return table.count(table.key_attr("PK").eq(pk) & table.key_attr("SK").begins_with("MEMBER#"), consistent=True)
 
 
 def names_of_kind(listed_as: str) -> list[Item]:
     """Id, kind, display name and active flag of every entry of one listed kind (the recipient picker's search:
     paged Queries of the kind's index partition that read no other field)."""
-    from boto3.dynamodb.conditions import Key as K
-
-    return table.query_all(K("GSI1PK").eq(keys.directory_kind_feed(listed_as)), index=keys.FEED_INDEX,
+    return table.query_all(table.key_attr("GSI1PK").eq(keys.directory_kind_feed(listed_as)), index=keys.FEED_INDEX,
                            projection=["id", "kind", "name", "username", "active"])

@@ -40,25 +40,21 @@ class FeedPage:
 
 
 def _key_condition(query: FeedQuery):
-    from boto3.dynamodb.conditions import Key as K
-
     pk_name, sk_name = keys.INDEX_KEYS[query.index]
-    condition = K(pk_name).eq(query.partition)
+    condition = table.key_attr(pk_name).eq(query.partition)
     if query.lower is not None and query.upper is not None:
-        return condition & K(sk_name).between(query.lower, query.upper)
+        return condition & table.key_attr(sk_name).between(query.lower, query.upper)
     if query.lower is not None:
-        return condition & K(sk_name).gte(query.lower)
+        return condition & table.key_attr(sk_name).gte(query.lower)
     if query.upper is not None:
-        return condition & K(sk_name).lt(query.upper)
+        return condition & table.key_attr(sk_name).lt(query.upper)
     return condition
 
 
 def _filter(query: FeedQuery):
-    from boto3.dynamodb.conditions import Attr
-
     combined = None
     for name, op, value in query.where:
-        attr = Attr(name)
+        attr = table.attr(name)
         clause = attr.exists() if op == "exists" else getattr(attr, op)(value)
         combined = clause if combined is None else combined & clause
     return combined

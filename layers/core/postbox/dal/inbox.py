@@ -1,14 +1,17 @@
 """Inbox entries: one per recipient and source (message, conversation or alert), keyed by both.
 
-Read and archive state changes are single conditional UpdateItems that also move the entry between
-the index partitions (unread, archived), so counts are index COUNTs and never drift.
+Every write of an entry is counted (dal/counters.py, docs/inbox.md#counts): it is one TransactWriteItems with the
+ADD on the user's counters, conditional on the state it was computed from. Read and archive state changes also move
+the entry between the index partitions (unread, archived).
 """
 
 from dataclasses import dataclass
 
-from postbox.dal import keys, table
+from boto3.dynamodb.conditions import Key as K
+
+from postbox.dal import counters, keys, table
 from postbox.dal.feed import FeedQuery
-from postbox.dal.table import ConditionFailed, Item, Key
+from postbox.dal.table import Item, Key
 
 
 @dataclass(frozen=True)
@@ -43,80 +46,102 @@ def existing_keys(entry_keys: list[Key]) -> set[tuple[str, str]]:
 
 
 def write_entries(items: list[Item]) -> int:
-    return table.batch_write(items)
+    """Create the entries (with their counters); one that exists meanwhile is left as it is. Returns the number of
+    transactions."""
+    created = [counters.create(item) for item in items]
+    return counters.apply(created, stored={(c.key["PK"], c.key["SK"]): None for c in created}).transactions
+
+
+def user_of(entry_key: Key) -> str:
+    """The user an entry key belongs to (the inverse of keys.inbox_key)."""
+    if entry_key["PK"].startswith("CONV#"):
+        return entry_key["SK"].removeprefix("PART#")
+    return entry_key["PK"].removeprefix("USER#")
 
 
 def source_entry_keys(source_id: str) -> list[Key]:
-    from boto3.dynamodb.conditions import Key as K
-
     rows = table.query_all(K("GSI4PK").eq(keys.source_feed(source_id)), index=keys.BY_SOURCE_INDEX)
     return [table.key_of(row) for row in rows]
 
 
 def delete_entries(entry_keys: list[Key]) -> int:
-    return table.batch_write(deletes=entry_keys)
+    """Delete the entries that exist (read first, then counted deletes). Returns the number of transactions."""
+    return counters.apply([counters.remove(key, user_of(key)) for key in entry_keys]).transactions
 
 
 def delete_entry(user_id: str, source_id: str, *, kind: str | None = None) -> bool:
     """Delete the user's entry (only if it is of `kind`, when given); False when there is none."""
-    from boto3.dynamodb.conditions import Attr
-
-    condition = Attr("PK").exists() if kind is None else Attr("kind").eq(kind)
-    try:
-        table.delete(keys.inbox_key(user_id, source_id), condition=condition)
-    except Exception as error:
-        if table.is_conditional_failure(error):
-            return False
-        raise
-    return True
+    entry_key = keys.inbox_key(user_id, source_id)
+    change = counters.remove(entry_key, user_id, only_if=lambda stored: kind is None or stored.get("kind") == kind)
+    return bool(counters.apply([change]).after)
 
 
-# A transition is tried as a list of (condition, update) variants: the first whose condition holds wins.
-# Variants exist because whether an entry belongs in the unread index depends on both flags.
-_TRANSITIONS: dict[str, list[tuple[dict[str, bool], str]]] = {
-    "read": [({"read": False}, "SET #read = :true, read_at = :now REMOVE GSI3PK, GSI3SK")],
-    "unread": [
-        ({"read": True, "archived": False}, "SET #read = :false, GSI3PK = :unread, GSI3SK = #sort REMOVE read_at"),
-        ({"read": True, "archived": True}, "SET #read = :false REMOVE read_at"),
-    ],
-    "archive": [({"archived": False}, "SET archived = :true, GSI1PK = :archive REMOVE GSI3PK, GSI3SK")],
-    "unarchive": [
-        ({"archived": True, "read": True}, "SET archived = :false, GSI1PK = :inbox"),
-        ({"archived": True, "read": False}, "SET archived = :false, GSI1PK = :inbox, GSI3PK = :unread, GSI3SK = #sort"),
-    ],
-}
+# A state change: the flags it sets, and the update for an entry in a given (read, archived) state (None: no change).
+_CHANGES: dict[str, dict[str, bool]] = {"read": {"read": True}, "unread": {"read": False},
+                                       "archive": {"archived": True}, "unarchive": {"archived": False}}
+
+
+def _expression(change: str, read: bool, archived: bool) -> str | None:
+    if change == "read":
+        return None if read else "SET #read = :true, read_at = :now REMOVE GSI3PK, GSI3SK"
+    if change == "unread":
+        if not read:
+            return None
+        return "SET #read = :false REMOVE read_at" if archived else \
+            "SET #read = :false, GSI3PK = :unread, GSI3SK = #sort REMOVE read_at"
+    if change == "archive":
+        return None if archived else "SET archived = :true, GSI1PK = :archive REMOVE GSI3PK, GSI3SK"
+    if archived:  # unarchive
+        return "SET archived = :false, GSI1PK = :inbox" if read else \
+            "SET archived = :false, GSI1PK = :inbox, GSI3PK = :unread, GSI3SK = #sort"
+    return None
+
+
+# The state an entry most likely has before each change: the first try is one request when the guess is right.
+_LIKELY = {"read": (False, False), "unread": (True, False), "archive": (True, False), "unarchive": (True, True)}
 
 
 @dataclass(frozen=True)
 class Transition:
-    entry: Item | None   # the changed entry; None when nothing changed
+    entry: Item | None   # the changed entry (its key, flags and what the caller knew of it); None when nothing changed
     exists: bool         # False when the user has no such entry
 
 
 def transition(user_id: str, source_id: str, change: str, now: str, *, kind: str | None = None) -> Transition:
-    """Apply a state change with conditional updates (one request, two when the first variant misses).
-    With `kind`, an entry of another kind counts as absent."""
-    from boto3.dynamodb.conditions import Attr
-
+    """Apply a state change with its counters: one TransactWriteItems when the entry is in the likely state, else a
+    read and a second one. With `kind`, an entry of another kind counts as absent."""
+    entry_key = keys.inbox_key(user_id, source_id)
     values = {":true": True, ":false": False, ":now": now, ":unread": keys.unread_feed(user_id),
               ":archive": keys.inbox_feed(user_id, archived=True), ":inbox": keys.inbox_feed(user_id)}
     names = {"#read": "read", "#sort": "sort"}
-    for required, expression in _TRANSITIONS[change]:
-        condition = None
-        for flag, value in required.items():
-            clause = Attr(flag).eq(value)
-            condition = clause if condition is None else condition & clause
-        if kind is not None:
-            condition = condition & Attr("kind").eq(kind)
-        used_values = {k: v for k, v in values.items() if k in expression}
-        used_names = {k: v for k, v in names.items() if k in expression}
-        try:
-            return Transition(table.update(keys.inbox_key(user_id, source_id), expression, names=used_names,
-                                           values=used_values, condition=condition), True)
-        except ConditionFailed as failed:
-            if failed.item is None or (kind is not None and failed.item.get("kind") != kind):
-                return Transition(None, False)
-    return Transition(None, True)
+    seen: dict[str, bool] = {"exists": False}
+
+    def edit(stored: Item | None) -> tuple[str, dict[str, str], dict[str, object], dict[str, object]] | None:
+        seen["exists"] = stored is not None and (kind is None or stored.get("kind") in (kind, None))
+        if not seen["exists"]:
+            return None
+        assert stored is not None
+        expression = _expression(change, bool(stored.get("read")), bool(stored.get("archived")))
+        if expression is None:
+            return None
+        fields: dict[str, object] = dict(_CHANGES[change])
+        if change == "read":
+            fields["read_at"] = now
+        elif change == "unread":
+            fields["read_at"] = None
+        return (expression, {k: v for k, v in names.items() if k in expression},
+                {k: v for k, v in values.items() if k in expression}, fields)
+
+    read, archived = _LIKELY[change]
+    guess = {**entry_key, "type": "inbox", "user_id": user_id, "read": read, "archived": archived,
+             **({"kind": "conversation"} if entry_key["PK"].startswith("CONV#") else {}),
+             **({"kind": kind} if kind else {})}
+    outcome = counters.apply([counters.update(entry_key, user_id, edit)],
+                             stored={(entry_key["PK"], entry_key["SK"]): guess})
+    entry = outcome.after.get((entry_key["PK"], entry_key["SK"]))
+    if entry is not None:
+        return Transition(entry, True)
+    return Transition(None, seen["exists"])
 
 
 def feed_query(user_id: str, *, archived: bool, kind: str | None) -> FeedQuery:
@@ -133,7 +158,5 @@ def get_entries(entry_keys: list[Key]) -> dict[tuple[str, str], Item]:
 
 
 def unread_source_ids(user_id: str) -> list[str]:
-    from boto3.dynamodb.conditions import Key as K
-
     rows = table.query_all(K("GSI3PK").eq(keys.unread_feed(user_id)), index=keys.UNREAD_INDEX)
     return [keys.source_of(row) for row in rows]

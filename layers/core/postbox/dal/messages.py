@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from boto3.dynamodb.conditions import Attr
+
 from postbox.dal import keys, table
 from postbox.dal.table import Item, Key
 
@@ -40,31 +42,45 @@ def message_item(message: NewMessage) -> Item:
     }
 
 
+FEED_COUNTS_SK = "COUNTS"
+
+
+def feed_counter_actions(item: Item, change: int) -> list[dict]:
+    """ADD `change` to the sizes of the message's feeds (its target's, and its target's for its verb): the items
+    `TGT#{type}#{id}[#{verb}]` / `COUNTS`, which page-number mode reads instead of counting (docs/ona.md)."""
+    return [table.update_action({"PK": item[name], "SK": FEED_COUNTS_SK}, "ADD messages :n", values={":n": change})
+            for name in ("GSI1PK", "GSI2PK")]
+
+
 def put_new(item: Item) -> None:
-    from boto3.dynamodb.conditions import Attr
+    """The message and its feeds' sizes, in one TransactWriteItems."""
+    table.transact_write(put_new_actions(item))
 
-    table.put(item, condition=Attr("PK").not_exists())
+
+def put_new_actions(item: Item) -> list[dict]:
+    """put_new as TransactWriteItems actions (a message written together with its attachments' links)."""
+    return [table.put_action(item, condition=Attr("PK").not_exists()), *feed_counter_actions(item, 1)]
 
 
-def put_new_action(item: Item) -> dict:
-    """put_new as a TransactWriteItems action (a message written together with its attachments' links)."""
-    from boto3.dynamodb.conditions import Attr
-
-    return table.put_action(item, condition=Attr("PK").not_exists())
+def feed_size(partition: str) -> int:
+    """How many messages a target feed holds: one GetItem."""
+    stored = table.get({"PK": partition, "SK": FEED_COUNTS_SK}) or {}
+    return max(0, int(stored.get("messages", 0)))
 
 
 def get(message_id: str) -> Item | None:
     return table.get(keys.message_key(message_id))
 
 
-def delete_existing(message_id: str) -> bool:
-    """Delete if present; False when it was already gone (a concurrent delete)."""
-    from boto3.dynamodb.conditions import Attr
-
+def delete_existing(message: Item) -> bool:
+    """Delete if present, with its feeds' sizes; False when it was already gone (a concurrent delete)."""
+    expr = table.Expression()
+    delete = {"TableName": table.table_name(), "Key": table.serialize(keys.message_key(message["id"])),
+              "ConditionExpression": expr.build(Attr("PK").exists()), **expr.params()}
     try:
-        table.delete(keys.message_key(message_id), condition=Attr("PK").exists())
-    except Exception as error:
-        if table.is_conditional_failure(error):
+        table.transact_write([{"Delete": delete}, *feed_counter_actions(message, -1)])
+    except table.TransactionCancelled as cancelled:
+        if "ConditionalCheckFailed" in cancelled.reasons:
             return False
         raise
     return True

@@ -4,20 +4,21 @@ Everything above this module speaks plain Python values; this module alone knows
 """
 
 import random
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextvars import ContextVar, copy_context
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from postbox.settings import get_settings
+from postbox.dal.gate import current_gate
+from postbox.settings import TableSettings
 
 if TYPE_CHECKING:
-    from boto3.dynamodb.conditions import ConditionBase
+    from boto3.dynamodb.conditions import Attr, ConditionBase
+    from boto3.dynamodb.conditions import Key as KeyAttr
 
-# boto3 is imported on first use, not at import time: a handler's cold import stays small.
+# boto3 is imported on first use, not at import time: a handler's cold import stays small (importing boto3 costs
+# about as much as the rest of a handler). Every function below that imports from boto3 does so for this reason.
 
 Item = dict[str, Any]
 Key = dict[str, str]
@@ -26,22 +27,36 @@ BATCH_WRITE_MAX = 25
 BATCH_GET_MAX = 100
 
 
+def attr(name: str) -> "Attr":
+    """A condition on an attribute (boto3's `Attr`), for conditions and filters."""
+    from boto3.dynamodb.conditions import Attr  # cold start: see above
+
+    return Attr(name)
+
+
+def key_attr(name: str) -> "KeyAttr":
+    """A condition on a key attribute (boto3's `Key`), for key conditions."""
+    from boto3.dynamodb.conditions import Key  # cold start: see above
+
+    return Key(name)
+
+
 @cache
 def client():
-    import boto3
+    import boto3  # cold start: see above
 
     return boto3.client("dynamodb")
 
 
 @cache
 def _codecs():
-    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+    from boto3.dynamodb.types import TypeDeserializer, TypeSerializer  # cold start: see above
 
     return TypeSerializer(), TypeDeserializer()
 
 
 def table_name() -> str:
-    return get_settings().TABLE_NAME
+    return TableSettings.get().TABLE_NAME
 
 
 def serialize(item: Item) -> dict[str, Any]:
@@ -67,6 +82,11 @@ def plain(value: Any) -> Any:
     return value
 
 
+def key_pair(key: Key) -> tuple[str, str]:
+    """(PK, SK): how batch_get's answer is keyed."""
+    return key["PK"], key["SK"]
+
+
 def key_of(item: Item, *index_keys: str) -> Key:
     """The table key of an item, plus the given index key attributes (an ExclusiveStartKey for an index)."""
     return {name: item[name] for name in ("PK", "SK", *index_keys) if name in item}
@@ -76,7 +96,7 @@ class Expression:
     """Key/filter/condition expressions built with boto3's condition objects, for the low-level client."""
 
     def __init__(self) -> None:
-        from boto3.dynamodb.conditions import ConditionExpressionBuilder
+        from boto3.dynamodb.conditions import ConditionExpressionBuilder  # cold start: see above
 
         self._builder = ConditionExpressionBuilder()
         self.names: dict[str, str] = {}
@@ -97,65 +117,14 @@ class Expression:
         return out
 
 
-# -- the request's gate (docs/architecture.md#permissions) -----------------------------------------------------------
-# An API request may carry one gate: an item (the caller's directory entry) that must be read, and pass a check,
-# before the request changes anything or answers. Its read joins the request's first BatchGetItem (the permission
-# check reads the caller there anyway), so a route that reads its caller pays nothing for it; a route that writes
-# first, or only queries, reads it on its own once. Reads before the gate (GetItem, Query) change nothing and
-# their results leave the function only after the gate has passed.
-
-
-class Gate:
-    def __init__(self, key: Key, check: Callable[[Item | None], None]):
-        self.key = key
-        self.check = check
-        self.passed = False
-        self.refusal: Exception | None = None
-        self.lock = threading.Lock()  # parallel writers of one request wait for one read
-
-    def settled(self) -> bool:
-        if self.refusal is not None:
-            raise self.refusal
-        return self.passed
-
-    def apply(self, found: dict[tuple[str, str], Item]) -> None:
-        try:
-            self.check(found.get((self.key["PK"], self.key["SK"])))
-        except Exception as refusal:
-            self.refusal = refusal
-            raise
-        self.passed = True
-
-
-_gate: ContextVar[Gate | None] = ContextVar("postbox_gate", default=None)
-
-
-def set_gate(key: Key, check: Callable[[Item | None], None]) -> None:
-    """Open a request's gate: `check(item)` raises when the request may not go on."""
-    _gate.set(Gate(key, check))
-
-
-def clear_gate() -> None:
-    _gate.set(None)
-
-
 def pass_gate() -> None:
     """Read the gate's item now (one BatchGetItem) unless a read already carried it; `check` raises to refuse."""
-    gate = _gate.get()
+    gate = current_gate()
     if gate is None or gate.settled():
         return
     with gate.lock:
         if not gate.settled():
             gate.apply(_batch_get([gate.key], consistent=False))
-
-
-def parallel_map(function: Callable[[Any], Any], values: list[Any], max_workers: int) -> list[Any]:
-    """map() on a thread pool whose tasks see the request's gate (a new thread has no context of its own)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    contexts = [copy_context() for _ in values]
-    with ThreadPoolExecutor(max_workers=max(1, max_workers)) as pool:
-        return list(pool.map(lambda pair: pair[0].run(function, pair[1]), zip(contexts, values, strict=True)))
 
 
 def get(key: Key, *, consistent: bool = False) -> Item | None:
@@ -166,7 +135,7 @@ def get(key: Key, *, consistent: bool = False) -> Item | None:
 def batch_get(keys: Iterable[Key], *, consistent: bool = False) -> dict[tuple[str, str], Item]:
     """Read up to any number of keys; duplicates are merged. Returns items by (PK, SK). The request's pending gate
     rides along (its item is returned only when asked for)."""
-    gate = _gate.get()
+    gate = current_gate()
     if gate is None or gate.settled():
         return _batch_get(keys, consistent=consistent)
     keys = list(keys)

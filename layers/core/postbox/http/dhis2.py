@@ -11,6 +11,8 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from defusedxml import ElementTree
+from defusedxml.common import DefusedXmlException
 
 from postbox.auth import Unauthenticated
 from postbox.errors import BadRequest, NotFound, PostboxError
@@ -269,9 +271,6 @@ REFERENCE_LISTS = ("users", "userGroups", "organisationUnits", "attachments")
 def xml_message_to_json(body: str) -> dict[str, Any]:
     """The seed's `<message><subject/><text/><users><user id=""/></users>...</message>`, parsed with
     defusedxml (no entities, no external references). Raises ValueError with a readable reason."""
-    from defusedxml import ElementTree
-    from defusedxml.common import DefusedXmlException
-
     try:
         root = ElementTree.fromstring(body)
     except (ElementTree.ParseError, DefusedXmlException) as error:

@@ -10,13 +10,18 @@ meet. Without the header nothing here runs: the idempotency utility (which impor
 request that carries one, so cold starts and the request budget stay as they are.
 """
 
+import base64
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header
+from pydantic.json_schema import SkipJsonSchema
 
 from postbox.errors import BadRequest, Conflict, PostboxError
 from postbox.http.powertools import serialize
+from postbox.http.resolver import current_caller
+from postbox.observability import logger
+from postbox.settings import IdempotencySettings
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -31,7 +36,8 @@ KEY_IN_PROGRESS = f"A request with this {HEADER} is still in progress; retry it 
 STORE_UNAVAILABLE = f"The {HEADER} store is unavailable; retry the request."
 
 # Declared on each create route, so the OpenAPI document lists the header; the middleware reads it itself.
-IdempotencyKey = Annotated[str, Header(
+# Optional (`= None` on the routes), but documented as a string: a key is never null.
+IdempotencyKey = Annotated[str | SkipJsonSchema[None], Header(
     alias=HEADER,
     description=("Makes a retried create safe: a request with the same key returns the first response (same status, "
                  "body and Location; `Idempotent-Replayed: true`) for a day, without a second copy. Keys are "
@@ -71,6 +77,7 @@ def idempotent_create(app: Any, next_middleware: Any) -> Response:
 
 
 def _once(app: Any, next_middleware: Any, key: str) -> Response:
+    # cold start: the idempotency utility imports boto3, so only a request with the header loads it (see above)
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
         IdempotencyAlreadyInProgressError,
@@ -78,15 +85,13 @@ def _once(app: Any, next_middleware: Any, key: str) -> Response:
         IdempotencyValidationError,
     )
 
-    from postbox.dal.idempotency import persistence_layer
-    from postbox.http.resolver import current_caller
-    from postbox.settings import get_settings
+    from postbox.dal.idempotency import persistence_layer  # cold start: as above
 
     caller = current_caller(app)
     event = app.current_event
     config = IdempotencyConfig(event_key_jmespath="scope", payload_validation_jmespath="request",
                                raise_on_no_idempotency_key=True,
-                               expires_after_seconds=get_settings().IDEMPOTENCY_EXPIRES_SECONDS)
+                               expires_after_seconds=IdempotencySettings.get().IDEMPOTENCY_EXPIRES_SECONDS)
     if app.lambda_context is not None:
         config.register_lambda_context(app.lambda_context)  # an in-progress record ends with the invocation
 
@@ -117,8 +122,6 @@ def _once(app: Any, next_middleware: Any, key: str) -> Response:
     except IdempotencyAlreadyInProgressError:
         raise KeyInProgress(KEY_IN_PROGRESS) from None
     except IdempotencyPersistenceLayerError:
-        from postbox.observability import logger
-
         logger.exception("idempotency store failed")
         raise StoreUnavailable(STORE_UNAVAILABLE) from None
     return _response(stored, replayed=not ran)
@@ -126,9 +129,8 @@ def _once(app: Any, next_middleware: Any, key: str) -> Response:
 
 def _stored(app: Any, response: Response) -> dict[str, Any]:
     """The response as JSON for the idempotency record: the body exactly as it will be sent."""
-    import base64
-
     body = response.body
+    text: str | None
     if isinstance(body, bytes):
         text, binary = base64.b64encode(body).decode(), True
     else:
@@ -138,8 +140,6 @@ def _stored(app: Any, response: Response) -> dict[str, Any]:
 
 
 def _response(stored: dict[str, Any], *, replayed: bool) -> Response:
-    import base64
-
     body: str | bytes = base64.b64decode(stored["body"]) if stored.get("base64") else stored["body"]
     headers = {**stored["headers"], **({REPLAYED_HEADER: "true"} if replayed else {})}
     return Response(stored["status"], None, body, headers=headers)

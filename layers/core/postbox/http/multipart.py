@@ -9,7 +9,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from postbox.errors import BadRequest
 
@@ -42,12 +42,14 @@ def file_parts(event: Any, field: str) -> list[FilePart]:
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "") or ""
     if content_type.split(";")[0].strip().lower() != "multipart/form-data" or "boundary=" not in content_type:
         raise BadRequest("The request must be multipart/form-data with a boundary.")
-    from email.parser import BytesParser
+    from email.message import Message
+    from email.parser import BytesParser  # cold start: only an upload parses MIME (the email package is large)
 
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1", "replace")
     try:
         document = BytesParser().parsebytes(head + raw_body(event))
-        parts = document.get_payload() if document.is_multipart() else []
+        # A multipart message's payload is the list of its parts.
+        parts = cast(list[Message], document.get_payload()) if document.is_multipart() else []
         found = []
         for part in parts:
             if part.get_param("name", header="content-disposition") != field:

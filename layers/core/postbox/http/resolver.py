@@ -14,8 +14,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from postbox.auth import Caller, Unauthenticated, caller_from_claims
-from postbox.errors import NOT_FOUND, PayloadTooLarge, PostboxError
+from postbox.dal import gate, table
+from postbox.errors import NOT_FOUND, NotFound, PayloadTooLarge, PostboxError
 from postbox.http.powertools import body_annotation, exception_handler, raised_by_request_parsing
+from postbox.logic.permissions import lock_out_inactive
 from postbox.observability import logger, metrics
 
 UNAUTHENTICATED = {"detail": "Authentication credentials were not provided."}
@@ -102,9 +104,6 @@ def _one_caller_check(app: APIGatewayRestResolver, next_middleware: Callable) ->
     """Inactive users are locked out of every route (docs/architecture.md#permissions): the caller is resolved
     once, here, and the route runs behind the request's gate, which is passed before the route's first write and,
     at the latest, before its answer leaves, whatever that answer is."""
-    from postbox.dal import table
-    from postbox.logic.permissions import lock_out_inactive
-
     try:
         caller = current_caller(app)
     except Unauthenticated:
@@ -119,7 +118,7 @@ def _one_caller_check(app: APIGatewayRestResolver, next_middleware: Callable) ->
         table.pass_gate()
         return response
     finally:
-        table.clear_gate()
+        gate.clear_gate()
 
 
 def _refuse_trailing_slashes(app: APIGatewayRestResolver, next_middleware: Callable) -> Any:
@@ -127,8 +126,6 @@ def _refuse_trailing_slashes(app: APIGatewayRestResolver, next_middleware: Calla
     a trailing slash, answers it (docs/dhis2.md). The other faces' APIs have none: 404."""
     path = app.current_event.path or ""
     if len(path) > 1 and path.endswith("/"):
-        from postbox.errors import NotFound
-
         raise NotFound(NOT_FOUND)
     return next_middleware(app)
 
@@ -171,8 +168,9 @@ def make_resolver(validation_body: Callable[[RequestValidationError, Any], dict[
     @app.exception_handler(RecursionError)
     def _too_deep(error: RecursionError) -> Response:
         """A body nested deep enough to exhaust the parser (before the depth check could see it) is a client's."""
-        handlers = app.exception_handler_manager
-        return handlers.lookup_exception_handler(RequestValidationError)(_body_problem(TOO_DEEP))
+        invalid = app.exception_handler_manager.lookup_exception_handler(RequestValidationError)
+        assert invalid is not None  # registered above (a face may replace it, hence the lookup)
+        return invalid(_body_problem(TOO_DEEP))
 
     @app.exception_handler(ValueError)
     def _unparsable_body(error: ValueError) -> Response:

@@ -7,7 +7,7 @@ checked; the function that uses this carries PyJWT[crypto] in its own package, n
 from functools import cache
 from typing import Any
 
-from postbox.settings import get_settings
+from postbox.settings import CognitoSettings
 
 
 class InvalidToken(Exception):
@@ -16,17 +16,17 @@ class InvalidToken(Exception):
 
 @cache
 def _jwks_client():
-    import jwt
+    import jwt  # only the IoT authorizer carries PyJWT (in its own package, not the layer)
 
-    settings = get_settings()
+    settings = CognitoSettings.get()
     url = settings.COGNITO_JWKS_URL or f"{settings.COGNITO_ISSUER}/.well-known/jwks.json"
     return jwt.PyJWKClient(url, cache_keys=True, lifespan=3600)
 
 
 def verify_access_token(token: str) -> dict[str, Any]:
-    import jwt
+    import jwt  # only the IoT authorizer carries PyJWT (in its own package, not the layer)
 
-    issuer = get_settings().COGNITO_ISSUER
+    issuer = CognitoSettings.get().COGNITO_ISSUER
     if not issuer:
         raise InvalidToken("COGNITO_ISSUER is not configured")
     try:

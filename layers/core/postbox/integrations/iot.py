@@ -6,7 +6,7 @@ the local stack, a recording fake in the rule tests."""
 from functools import cache
 from typing import Protocol
 
-from postbox.settings import get_settings
+from postbox.settings import MqttSettings
 
 
 class Publisher(Protocol):
@@ -17,12 +17,12 @@ class Publisher(Protocol):
 
 @cache
 def client():
-    import boto3
-    from botocore.config import Config
+    import boto3  # cold start: boto3 loads with the first call, not at import
+    from botocore.config import Config  # cold start: boto3 loads with the first call, not at import
 
     # Fail a publish fast: the stream retries the record, which beats holding the whole batch for a minute.
     config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 2})
-    return boto3.client("iot-data", endpoint_url=get_settings().IOT_DATA_ENDPOINT or None, config=config)
+    return boto3.client("iot-data", endpoint_url=MqttSettings.get().IOT_DATA_ENDPOINT or None, config=config)
 
 
 class IotDataPublisher:
@@ -32,7 +32,7 @@ class IotDataPublisher:
         client().publish(topic=topic, qos=qos, retain=retain, payload=payload)
 
 
-def publish(topic: str, payload: bytes, publisher: Publisher | None = None) -> None:
-    """One message at the configured QoS and retain flag (MQTT_QOS, MQTT_RETAIN)."""
-    settings = get_settings()
-    (publisher or IotDataPublisher()).publish(topic, payload, settings.MQTT_QOS, settings.MQTT_RETAIN)
+def publish(topic: str, payload: bytes, publisher: Publisher) -> None:
+    """One message through `publisher` at the configured QoS and retain flag (MQTT_QOS, MQTT_RETAIN)."""
+    settings = MqttSettings.get()
+    publisher.publish(topic, payload, settings.MQTT_QOS, settings.MQTT_RETAIN)

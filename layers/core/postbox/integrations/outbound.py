@@ -21,7 +21,7 @@ class NotSent(Exception):
 
 
 def client_config():
-    from botocore.config import Config
+    from botocore.config import Config  # cold start: boto3 loads with the first call, not at import
 
     return Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 1})
 
@@ -29,6 +29,7 @@ def client_config():
 def call_once(operation: Callable[..., dict[str, Any]], **params: Any) -> dict[str, Any]:
     """The operation's response; NotSent when it certainly sent nothing. A 5xx answer, a read timeout or a
     connection lost after the request went out propagate as they are: the message may have been sent."""
+    # cold start: botocore loads with the first call, not at import
     from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
     try:

@@ -20,7 +20,7 @@ class JobQueue(Protocol):
 
 @cache
 def client():
-    import boto3
+    import boto3  # cold start: boto3 loads with the first call, not at import
 
     return boto3.client("sqs")
 
@@ -53,7 +53,8 @@ def send(queue_url: str, body: str) -> None:
 def send_batch(queue_url: str, bodies: list[str]) -> int:
     """Every body to a standard queue with as few SendMessageBatch calls as the limits allow; raises if SQS
     refused any message (the caller retries them all: the consumer is idempotent). Returns the number of calls."""
-    calls, batch, size = 0, [], 0
+    calls, size = 0, 0
+    batch: list[str] = []
     for body in [*bodies, None]:
         length = len(body.encode()) if body is not None else 0
         if batch and (body is None or len(batch) == BATCH_MAX_MESSAGES or size + length > BATCH_MAX_BYTES):

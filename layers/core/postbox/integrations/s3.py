@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from postbox.settings import get_settings
+from postbox.settings import BucketSettings
 
 PREFIX = "attachments/"
 STATE_TAG = "postbox-state"
@@ -23,8 +23,8 @@ MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 
 @cache
 def client():
-    import boto3
-    from botocore.config import Config
+    import boto3  # cold start: boto3 loads with the first call, not at import
+    from botocore.config import Config  # cold start: boto3 loads with the first call, not at import
 
     config = Config(signature_version="s3v4", connect_timeout=2, read_timeout=10,
                     retries={"mode": "standard", "max_attempts": 3},
@@ -33,7 +33,7 @@ def client():
 
 
 def bucket() -> str:
-    return get_settings().BUCKET_NAME
+    return BucketSettings.get().BUCKET_NAME
 
 
 def object_key(attachment_id: str) -> str:

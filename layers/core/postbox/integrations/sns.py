@@ -7,7 +7,7 @@ from postbox.integrations.outbound import call_once, client_config
 
 @cache
 def client():
-    import boto3
+    import boto3  # cold start: boto3 loads with the first call, not at import
 
     return boto3.client("sns", config=client_config())
 

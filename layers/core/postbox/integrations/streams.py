@@ -8,7 +8,7 @@ from typing import Any
 
 @cache
 def client():
-    import boto3
+    import boto3  # cold start: boto3 loads with the first call, not at import
 
     return boto3.client("dynamodbstreams")
 

@@ -34,7 +34,7 @@ from postbox.models.attachments import (
     UploadFormOut,
     filename_problem,
 )
-from postbox.settings import get_settings
+from postbox.settings import AttachmentSettings
 from postbox.timefmt import iso, utcnow
 
 if TYPE_CHECKING:
@@ -51,6 +51,15 @@ TOO_MANY = "At most {max} attachments per message."
 FILE_RESOURCE_DOMAINS = ("DATA_VALUE", "PUSH_ANALYSIS", "DOCUMENT", "MESSAGE_ATTACHMENT", "USER_AVATAR", "ORG_UNIT",
                          "ICON", "JOB_DATA")
 MESSAGE_ATTACHMENT = "MESSAGE_ATTACHMENT"
+# Uploads through the API (docs/attachments.md): a Lambda event holds at most 6 MB and the body arrives
+# base64-encoded, so a file resource is at most 4 MB, whatever ATTACHMENT_MAX_BYTES allows the presigned flow; a
+# body larger than the file limit plus room for the multipart framing is refused before it is parsed.
+FILE_RESOURCE_MAX_BYTES = 4 * 1024 * 1024
+FILE_RESOURCE_BODY_MAX_BYTES = FILE_RESOURCE_MAX_BYTES + 64 * 1024
+
+
+def file_resource_too_large(size: int) -> Conflict:
+    return Conflict(f"File size can't be bigger than {FILE_RESOURCE_MAX_BYTES}, current file size {size}.")
 RFC5987_SAFE = "!#$&+^`|"  # attr-chars besides letters, digits and -._~ (which quote() never escapes)
 
 
@@ -60,7 +69,7 @@ def _size_text(n: int) -> str:
 
 
 def _expires_at(now_epoch: int) -> int:
-    return now_epoch + get_settings().ATTACHMENT_PENDING_SECONDS
+    return now_epoch + AttachmentSettings.get().ATTACHMENT_PENDING_SECONDS
 
 
 # -- upload ------------------------------------------------------------------------------------------------------
@@ -69,7 +78,7 @@ def _expires_at(now_epoch: int) -> int:
 def create_upload(caller: Caller, request: CreateAttachmentIn) -> AttachmentUploadOut:
     """POST /api/v1/attachments: a pending attachment and its presigned POST. One PutItem, no reads (presigning
     is local computation). Anyone authenticated may upload; only an active caller can link (message create)."""
-    settings = get_settings()
+    settings = AttachmentSettings.get()
     if request.content_type not in settings.ATTACHMENT_CONTENT_TYPES:
         raise BadRequest(f"content_type: '{request.content_type}' is not allowed; allowed types: "
                          f"{', '.join(settings.ATTACHMENT_CONTENT_TYPES)}")
@@ -103,7 +112,7 @@ def store_file_resource(caller: Caller, domain: str, files: "list[FilePart]") ->
         raise Conflict(f"Domain {domain} is not supported: Postbox stores message attachments only "
                        f"(domain={MESSAGE_ATTACHMENT}).")
     upload = files[0]
-    settings = get_settings()
+    settings = AttachmentSettings.get()
     # DHIS2 keeps the base name of what the client sent (FilenameUtils.getName), "untitled" when there is none.
     name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1] or "untitled"
     problem = filename_problem(name)
@@ -117,7 +126,9 @@ def store_file_resource(caller: Caller, domain: str, files: "list[FilePart]") ->
     size = len(upload.content)
     if size == 0:
         raise Conflict("Could not read file or file is empty.")
-    if size > settings.ATTACHMENT_MAX_BYTES:
+    if size > min(settings.ATTACHMENT_MAX_BYTES, FILE_RESOURCE_MAX_BYTES):
+        if size > FILE_RESOURCE_MAX_BYTES:
+            raise file_resource_too_large(size)
         raise Conflict(f"File size can't be bigger than {settings.ATTACHMENT_MAX_BYTES}, current file size {size}.")
     now = utcnow()
     attachment_id = new_uid()
@@ -145,7 +156,7 @@ def linkable(caller: Caller, attachment_ids: list[str]) -> list[Item]:
     oracle). An object that breaks its declaration (moto does not enforce the POST policy; S3 does, but this
     does not rely on it) is deleted before the 409. Changes nothing else."""
     ids = list(dict.fromkeys(attachment_ids))
-    limit = get_settings().ATTACHMENTS_PER_MESSAGE_MAX
+    limit = AttachmentSettings.get().ATTACHMENTS_PER_MESSAGE_MAX
     if len(ids) > limit:
         raise BadRequest(TOO_MANY.format(max=limit))
     found = store.get_many([a for a in ids if is_uid(a)]) if ids else {}
@@ -167,7 +178,7 @@ def _check_object(item: Item) -> None:
     stored = s3.head(item["s3_key"])
     if stored is None:
         raise Conflict(NOT_UPLOADED.format(id=item["id"]))
-    limit = get_settings().ATTACHMENT_MAX_BYTES
+    limit = AttachmentSettings.get().ATTACHMENT_MAX_BYTES
     stored_type = stored.content_type.strip().lower()
     if stored.size > limit:
         s3.delete(item["s3_key"])
@@ -211,7 +222,7 @@ def create_message_with_attachments(caller: Caller, message: Item, attachment_id
     link them, all or nothing. DynamoDB: one BatchGetItem and one TransactWriteItems; S3: one HeadObject each."""
     items = linkable(caller, attachment_ids)
     message["attachments"] = summaries(items)
-    link(items, message_holder(message), with_actions=[messages_store.put_new_action(message)])
+    link(items, message_holder(message), with_actions=messages_store.put_new_actions(message))
 
 
 def link_for_conversation(caller: Caller, attachment_ids: list[str], *, conversation_id: str | None = None,
@@ -249,7 +260,7 @@ ACTIVE_CONTENT = frozenset({"text/html", "application/xhtml+xml", "image/svg+xml
 def download_type(content_type: str) -> str:
     """The type a download is served with: the declared one when it is an allowed attachment type
     (ATTACHMENT_CONTENT_TYPES) and no active content, else application/octet-stream."""
-    allowed = content_type in get_settings().ATTACHMENT_CONTENT_TYPES and content_type not in ACTIVE_CONTENT
+    allowed = content_type in AttachmentSettings.get().ATTACHMENT_CONTENT_TYPES and content_type not in ACTIVE_CONTENT
     return content_type if allowed else OCTET_STREAM
 
 
@@ -258,7 +269,7 @@ def presigned_download(item: Item) -> str:
     under its name (always `Content-Disposition: attachment`), with its declared type when that is a safe one."""
     return s3.presigned_get(item["s3_key"], content_disposition=content_disposition(item["filename"]),
                             content_type=download_type(item["content_type"]),
-                            expires_in=get_settings().ATTACHMENT_DOWNLOAD_EXPIRES_SECONDS)
+                            expires_in=AttachmentSettings.get().ATTACHMENT_DOWNLOAD_EXPIRES_SECONDS)
 
 
 def download_url(caller: Caller, attachment_id: str) -> str:

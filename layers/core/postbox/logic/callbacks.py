@@ -25,7 +25,7 @@ from postbox.dal.table import Item
 from postbox.integrations import queues
 from postbox.logic.changes import Change
 from postbox.observability import logger
-from postbox.settings import get_settings
+from postbox.settings import CallbackQueueSettings, CallbackSettings
 
 SIGNATURE_HEADER = "X-Postbox-Signature"
 DELIVERY_HEADER = "X-Postbox-Delivery"
@@ -96,7 +96,7 @@ def check_url(url: str) -> CheckedUrl:
         raise UrlRefused("must not carry credentials")
     port = port or DEFAULT_PORTS[scheme]
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    if get_settings().CALLBACK_ALLOW_LOOPBACK_HTTP and _literal_loopback(host):
+    if CallbackSettings.get().CALLBACK_ALLOW_LOOPBACK_HTTP and _literal_loopback(host):
         return CheckedUrl(scheme, host, port, target, host)
     if scheme != "https":
         raise UrlRefused("must use https")
@@ -141,9 +141,9 @@ def enqueue_for(change: Change, event: str, queue: queues.JobQueue) -> bool:
     job = job_for(event, entry or {})
     if job is None:
         return False
-    queue_url = get_settings().CALLBACK_QUEUE_URL
+    queue_url = CallbackQueueSettings.get().CALLBACK_QUEUE_URL
     if not queue_url:
-        logger.warning("CALLBACK_QUEUE_URL is not set: alert callback not queued", extra={"job": job})
+        logger.warning("CALLBACK_QUEUE_URL is empty: alert callback not queued", extra={"job": job})
         return False
     queue.send_fifo(queue_url, json.dumps(job), group_id=job["delivery_id"], deduplication_id=job["delivery_id"])
     return True
@@ -182,11 +182,11 @@ def deliver(job: dict[str, Any]) -> str:
         return "refused"
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
                SIGNATURE_HEADER: sign(app["secret"], body), DELIVERY_HEADER: job.get("delivery_id", "")}
-    from postbox.integrations import webhooks
+    from postbox.integrations import webhooks  # cold start: as in check_url
 
     try:
         status = webhooks.post(checked.scheme, checked.host, checked.port, checked.address, checked.target, body,
-                               headers, timeout=get_settings().CALLBACK_TIMEOUT_SECONDS)
+                               headers, timeout=CallbackSettings.get().CALLBACK_TIMEOUT_SECONDS)
     except Exception as error:  # OSError, timeouts, http.client.HTTPException, ssl errors
         raise CallbackFailed(f"{type(error).__name__}: {error}") from None
     if 200 <= status < 300:

@@ -5,10 +5,12 @@ from typing import Literal
 
 from postbox.dal.table import Item
 
+ChangeEvent = Literal["INSERT", "MODIFY", "REMOVE"]  # DynamoDB Streams' event names
+
 
 @dataclass(frozen=True)
 class Change:
-    event: Literal["INSERT", "MODIFY", "REMOVE"]
+    event: ChangeEvent
     new: Item | None
     old: Item | None
 

@@ -40,13 +40,15 @@ from postbox.dal import channels as markers
 from postbox.dal import conversations as conversation_store
 from postbox.dal import directory, keys
 from postbox.dal import messages as message_store
-from postbox.dal.table import Item
-from postbox.integrations import queues
+from postbox.dal.table import Item, key_pair
+from postbox.integrations import queues, ses, sns
+from postbox.integrations.outbound import NotSent
 from postbox.logic import notices, permissions
+from postbox.logic.alert_content import render_alert
 from postbox.logic.changes import Change
 from postbox.logic.notices import Notice
 from postbox.observability import logger, metrics
-from postbox.settings import get_settings
+from postbox.settings import ChannelQueueSettings, ChannelSettings
 from postbox.timefmt import iso, utcnow
 
 ENTRY_KINDS = ("message", "conversation", "alert")
@@ -82,9 +84,9 @@ def enqueue_for(change: Change, queue: queues.JobQueue) -> bool:
     job = job_for_entry(change)
     if job is None:
         return False
-    queue_url = get_settings().CHANNEL_QUEUE_URL
+    queue_url = ChannelQueueSettings.get().CHANNEL_QUEUE_URL
     if not queue_url:
-        logger.debug("CHANNEL_QUEUE_URL is not set: no email or SMS", extra={"job": job})
+        logger.debug("CHANNEL_QUEUE_URL is empty: no email or SMS", extra={"job": job})
         return False
     queue.send(queue_url, json.dumps(job))
     return True
@@ -104,7 +106,7 @@ def jobs_for_transient(chunk: Item) -> list[dict[str, Any]]:
 
 def enqueue_for_transient(chunk: Item, queue: queues.JobQueue) -> int:
     """Called by the publisher for a notify-only alert's receiver chunk; returns how many jobs were queued."""
-    queue_url = get_settings().CHANNEL_QUEUE_URL
+    queue_url = ChannelQueueSettings.get().CHANNEL_QUEUE_URL
     jobs = jobs_for_transient(chunk)
     if not queue_url or not jobs:
         return 0
@@ -122,7 +124,7 @@ def routes(user: Item | None) -> list[tuple[str, str]]:
     found = []
     email, phone = user.get("email") or "", user.get("phone") or ""
     if user.get("notify_email") and EMAIL_RE.fullmatch(email):
-        if get_settings().EMAIL_SENDER:
+        if ChannelSettings.get().EMAIL_SENDER:
             found.append(("email", email))
         else:
             logger.warning("EMAIL_SENDER is not set: no email", extra={"user": user.get("id")})
@@ -136,7 +138,7 @@ def deliver(job: dict[str, Any]) -> dict[str, str]:
     refused, uncertain). Raises ChannelRetry when a send should be tried again later (the others are kept)."""
     user = directory.get_user(job["user_id"])
     wanted = routes(user)
-    if not wanted:
+    if user is None or not wanted:
         return {}
     notice = notice_for(job, user)
     if notice is None:
@@ -154,7 +156,7 @@ def deliver(job: dict[str, Any]) -> dict[str, str]:
 
 
 def web_link(kind: str, source_id: str) -> str:
-    base = get_settings().WEB_URL
+    base = ChannelSettings.get().WEB_URL
     return f"{base.rstrip('/')}/#/{LINK_KINDS[kind]}/{quote(source_id, safe='')}" if base else ""
 
 
@@ -189,13 +191,13 @@ def _unfollowed_sender_app(user_id: str, client_id: str) -> bool:
     """An Ona message from an app the user unfollowed (its ungrouped alerts): per-app unfollow wins."""
     app = directory.get_many([directory.app_client_key(client_id)])
     app_id = next(iter(app.values()), {}).get("app_id")
-    return bool(app_id) and alert_store.unfollows(user_id, app_id, "")
+    return alert_store.unfollows(user_id, app_id, "") if app_id else False
 
 
 def _conversation_notice(conversation_id: str, revision: str, user: Item) -> Notice | None:
     found = conversation_store.load_for(conversation_id, user["id"])
-    header = found.get(tuple(conversation_store.header_key(conversation_id).values()))
-    row = found.get(tuple(conversation_store.participant_key(conversation_id, user["id"]).values()))
+    header = found.get(key_pair(conversation_store.header_key(conversation_id)))
+    row = found.get(key_pair(conversation_store.participant_key(conversation_id, user["id"])))
     if header is None or row is None:
         return None  # deleted, or the user was removed from it
     shown = conversation_store.messages_at(conversation_id, revision)
@@ -226,8 +228,6 @@ def _alert_notice(job: dict[str, Any], user: Item) -> Notice | None:
             return None
         if alert_store.unfollows(user["id"], stored["app_id"], stored.get("msg_group") or ""):
             return None  # unfollowed after it was sent: per-app unfollow wins
-        from postbox.logic.alerts import render_alert
-
         alert = {"from": stored["from"], "text": stored["text"]}
         link = render_alert(stored, isread=False)["frontend_url"] or web_link("alert", alert_id)
     return Notice("alert", alert_id, alert["text"], link,
@@ -236,9 +236,7 @@ def _alert_notice(job: dict[str, Any], user: Item) -> Notice | None:
 
 def send_once(channel: str, address: str, job: dict[str, Any], notice: Notice) -> str:
     """Claim the marker, send, confirm (see the module's docstring)."""
-    from postbox.integrations.outbound import NotSent
-
-    settings = get_settings()
+    settings = ChannelSettings.get()
     # Rendered before claiming: nothing between the claim and the send can fail but the send itself.
     email = notices.mime(settings.EMAIL_SENDER, address, notice.source_id, notices.email(notice)) \
         if channel == "email" else b""
@@ -256,12 +254,8 @@ def send_once(channel: str, address: str, job: dict[str, Any], notice: Notice) -
         return "duplicate"
     try:
         if channel == "email":
-            from postbox.integrations import ses
-
             provider_id = ses.send_raw(settings.EMAIL_SENDER, address, email)
         else:
-            from postbox.integrations import sns
-
             provider_id = sns.send_sms(address, sms, sender_id=settings.SMS_SENDER_ID)
     except NotSent as refused:
         if refused.retryable:

@@ -16,7 +16,7 @@ from typing import Any
 from postbox.auth import Caller
 from postbox.dal import directory as store
 from postbox.dal import keys
-from postbox.dal.table import Item
+from postbox.dal.table import Item, key_pair
 from postbox.errors import Conflict, NotFound
 from postbox.ids import is_directory_id
 from postbox.logic.permissions import require_active_user, require_known_caller
@@ -38,7 +38,7 @@ FEEDBACK_GROUP_UNDEFINED = web_message(409, "Feedback message recipients user gr
 def me(caller: Caller, expand: set[str]) -> dict[str, Any]:
     """The caller's own user: one read, plus one for the names of their groups or org units when asked for
     (`expand` holds "userGroups" / "organisationUnits")."""
-    user = require_active_user(caller).entry
+    user = require_active_user(caller).fields
     first, surname, display = split_name(user.get("name", ""), user["username"])
     authorities = list(user.get("authorities", []))
     if user.get("superuser") and "ALL" not in authorities:
@@ -68,7 +68,7 @@ def _settings_of(user: Item) -> dict[str, Any]:
 
 def user_settings(caller: Caller, wanted: list[str] | None) -> dict[str, Any]:
     """GET /api/userSettings[?key=...]: the caller's settings as DHIS2 names them."""
-    settings = _settings_of(require_active_user(caller).entry)
+    settings = _settings_of(require_active_user(caller).fields)
     return {k: v for k, v in settings.items() if not wanted or k in wanted}
 
 
@@ -89,8 +89,10 @@ def configuration(caller: Caller) -> dict[str, Any]:
 
 def _feedback_group() -> Item | None:
     group_id = store.get_settings_entry().get("feedback_recipients_group")
-    return store.get_many([keys.directory_key(store.GROUP, group_id)]).get(
-        tuple(keys.directory_key(store.GROUP, group_id).values())) if group_id else None
+    if not group_id:
+        return None
+    key = keys.directory_key(store.GROUP, group_id)
+    return store.get_many([key]).get(key_pair(key))
 
 
 # -- filters ------------------------------------------------------------------------------------------------------
@@ -172,7 +174,7 @@ def _matches(row: dict[str, Any], flt: Filter, members: dict[str, set[str]]) -> 
 
 
 def _row(kind: str, item: Item) -> dict[str, Any] | None:
-    entry_id = item.get("entry_id", item.get("id"))
+    entry_id = item["entry_id"] if "entry_id" in item else item["id"]
     if kind == store.USER:
         if not item.get("active", True):
             return None
@@ -254,6 +256,11 @@ ORDERS: dict[str, Callable[[dict[str, Any]], Any]] = {
 }
 
 
+def _folded(key: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
+    """The same order, case-insensitive (DHIS2's iasc and idesc)."""
+    return lambda row: key(row).casefold()
+
+
 def _sort(kind: str, rows: list[dict[str, Any]], order: str | None) -> None:
     rows.sort(key=lambda r: (r["name"], r["id"]))
     for clause in reversed([part.strip() for part in (order or "").split(",") if part.strip()]):
@@ -264,10 +271,10 @@ def _sort(kind: str, rows: list[dict[str, Any]], order: str | None) -> None:
             raise Conflict(web_message(409, f"Invalid order: {clause}"))
         key = ORDERS[prop]
         fold = direction.startswith("i")
-        rows.sort(key=(lambda r, key=key: key(r).casefold()) if fold else key, reverse=direction.endswith("desc"))
+        rows.sort(key=_folded(key) if fold else key, reverse=direction.endswith("desc"))
 
 
-def collection(caller: Caller, kind: str, query: ListQuery) -> tuple[list[dict[str, Any]], dict[str, int] | None]:
+def collection(caller: Caller, kind: str, query: ListQuery) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """One page of users, groups or org units with DHIS2's pager (page held between 1 and pageCount)."""
     require_known_caller(caller)
     filters = parse_filters(kind, query.filters)

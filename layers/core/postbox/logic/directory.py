@@ -2,25 +2,19 @@
 
 import contextlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
-from postbox import cursor as cursors
-from postbox.auth import Caller
 from postbox.dal import directory as store
 from postbox.dal import keys, table
 from postbox.dal.table import Item, Key
-from postbox.errors import NOT_FOUND, BadRequest, NotFound
-from postbox.logic.permissions import require_superuser
+from postbox.errors import BadRequest
 from postbox.models.directory import (
     DirectoryApp,
     DirectoryDeletion,
     DirectoryDocument,
-    DirectoryGroup,
-    DirectoryOrgUnit,
-    DirectoryTarget,
     DirectoryUser,
     DirectoryWriteSummary,
 )
@@ -44,7 +38,7 @@ def parse_document(data: Any) -> DirectoryDocument:
         raise DirectoryError(describe_errors(error.errors())) from None
 
 
-def merged_roles(*acls: dict[str, str]) -> dict[str, str]:
+def merged_roles(*acls: Mapping[str, str]) -> dict[str, str]:
     """The higher role wins (an xform's own ACL merged with its project's)."""
     merged: dict[str, str] = {}
     for acl in acls:
@@ -67,11 +61,11 @@ def upsert(document: DirectoryDocument) -> DirectoryWriteSummary:
                                      document.settings.model_dump()))
     for group in document.groups:
         puts.append(store.entry_item(store.GROUP, group.id, store.GROUP, group.model_dump()))
-        old = stored.get(tuple(keys.directory_key(store.GROUP, group.id).values()))
+        old = stored.get(table.key_pair(keys.directory_key(store.GROUP, group.id)))
         _word_changes(store.GROUP, group.id, {"name": group.name}, old, puts, deletes)
     for unit in document.org_units:
         puts.append(store.entry_item(store.ORG_UNIT, unit.id, store.ORG_UNIT, unit.model_dump()))
-        old = stored.get(tuple(keys.directory_key(store.ORG_UNIT, unit.id).values()))
+        old = stored.get(table.key_pair(keys.directory_key(store.ORG_UNIT, unit.id)))
         _word_changes(store.ORG_UNIT, unit.id, None, old, puts, deletes)  # rewritten below, with its user count
     units_to_recount = {unit.id for unit in document.org_units}
     for user in document.users:
@@ -82,14 +76,14 @@ def upsert(document: DirectoryDocument) -> DirectoryWriteSummary:
                       old, puts, deletes)
         units_to_recount |= set(user.org_units) ^ set((old or {}).get("org_units", []))
     for app in document.apps:
-        old = stored.get(tuple(keys.directory_key(store.APP, app.app_id).values()))
+        old = stored.get(table.key_pair(keys.directory_key(store.APP, app.app_id)))
         puts.extend(_app_items(app, old))
         if old and old["client_id"] != app.client_id:
             deletes.append(store.app_client_key(old["client_id"]))
 
     targets = sorted(document.targets, key=lambda t: t.type != "project")  # projects first: xforms read them
     for target in targets:
-        old = stored.get(tuple(store.target_key(target.type, target.id).values()))
+        old = stored.get(table.key_pair(store.target_key(target.type, target.id)))
         puts.append(store.entry_item(target.type, target.id, "target", target.model_dump()))
         if target.type == "xform":
             old_project = old.get("project") if old else None
@@ -138,8 +132,8 @@ def delete(deletion: DirectoryDeletion) -> DirectoryWriteSummary:
             deletes.append(keys.project_xform_key(old["project"], ref.id))
         if ref.type == "project":
             projects_to_recompute.add(ref.id)
-    for ref in deletion.apps:
-        old = table.get(keys.directory_key(store.APP, f"{ref.provider_code}/{ref.app_code}"))
+    for app_ref in deletion.apps:
+        old = table.get(keys.directory_key(store.APP, f"{app_ref.provider_code}/{app_ref.app_code}"))
         if old:
             deletes += [keys.directory_key(store.APP, old["app_id"]), store.app_client_key(old["client_id"])]
     _batch_write((), deletes)
@@ -162,20 +156,16 @@ def delete(deletion: DirectoryDeletion) -> DirectoryWriteSummary:
 
 def _drop_parent(unit_ids: set[str]) -> None:
     """Children of deleted org units become top-level units (no dangling `parent`)."""
-    from boto3.dynamodb.conditions import Attr
-
     for unit in store.entries_of_kind(store.ORG_UNIT):
         if unit.get("parent") in unit_ids and unit["id"] not in unit_ids:
             with contextlib.suppress(table.ConditionFailed):
                 table.update(keys.directory_key(store.ORG_UNIT, unit["id"]), "REMOVE #p", names={"#p": "parent"},
-                             condition=Attr("PK").exists())
+                             condition=table.attr("PK").exists())
 
 
 def _drop_from_acls(user_ids: set[str], deleted: set[tuple[str, str]]) -> None:
     """A deleted user's roles go with them (a user created later with the same id must not inherit them):
     out of every acl, and the effective roles of the targets concerned recomputed."""
-    from boto3.dynamodb.conditions import Attr
-
     targets = {(t["type"], t["id"]): t for t in store.entries_of_kind("target") if (t["type"], t["id"]) not in deleted}
     changed: set[tuple[str, str]] = set()
     for ref, target in targets.items():
@@ -183,7 +173,7 @@ def _drop_from_acls(user_ids: set[str], deleted: set[tuple[str, str]]) -> None:
             target["acl"] = {uid: role for uid, role in target["acl"].items() if uid not in user_ids}
             with contextlib.suppress(table.ConditionFailed):
                 table.update(store.target_key(*ref), "SET #a = :acl", names={"#a": "acl"},
-                             values={":acl": target["acl"]}, condition=Attr("PK").exists())
+                             values={":acl": target["acl"]}, condition=table.attr("PK").exists())
             changed.add(ref)
     changed_projects = {target_id for kind, target_id in changed if kind == "project"}
     for ref, target in targets.items():
@@ -204,15 +194,13 @@ def _batch_write(puts: Iterable[Item], deletes: Iterable[Key]) -> None:
 
 def _remove_from_user(user_id: str, field: str, container_id: str) -> None:
     """Drop a deleted group or org unit from a user's list (never creating a user that is not there)."""
-    from boto3.dynamodb.conditions import Attr
-
     user = store.get_user(user_id)
     if user is None:
         return
     with contextlib.suppress(table.ConditionFailed):  # deleted meanwhile
         table.update(store.user_key(user_id), "SET #f = :remaining", names={"#f": field},
                      values={":remaining": [c for c in user.get(field, []) if c != container_id]},
-                     condition=Attr("PK").exists())
+                     condition=table.attr("PK").exists())
 
 
 def _check_unique(document: DirectoryDocument) -> None:
@@ -292,20 +280,20 @@ def _check_references(document: DirectoryDocument, stored: dict[tuple[str, str],
 
 def _user_index_changes(user: DirectoryUser | None, old: Item | None, puts: list[Item], deletes: list[Key]) -> None:
     """Membership rows and email/phone lookups follow the user entry."""
+    user_id = user.id if user else (old or {})["id"]
     memberships = {(store.GROUP, "groups"), (store.ORG_UNIT, "org_units"), (store.AUTHORITY, "authorities")}
     for kind, field in memberships:
         now = set(getattr(user, field)) if user else set()
         before = set(old.get(field, [])) if old else set()
-        user_id = user.id if user else old["id"]
         puts += [keys.member_key(kind, container, user_id) for container in sorted(now - before)]
         deletes += [keys.member_key(kind, container, user_id) for container in sorted(before - now)]
-    for kind, now, before in ((store.EMAIL, user.email.lower() if user and user.email else None,
-                               (old.get("email") or "").lower() or None if old else None),
-                              (store.PHONE, user.phone if user else None, old.get("phone") if old else None)):
-        if before and before != now:
-            deletes.append(keys.directory_key(kind, before))
-        if now:
-            puts.append({**keys.directory_key(kind, now), "user_id": user.id})
+    for kind, address, old_address in ((store.EMAIL, user.email.lower() if user and user.email else None,
+                                        (old.get("email") or "").lower() or None if old else None),
+                                       (store.PHONE, user.phone if user else None, old.get("phone") if old else None)):
+        if old_address and old_address != address:
+            deletes.append(keys.directory_key(kind, old_address))
+        if address:
+            puts.append({**keys.directory_key(kind, address), "user_id": user_id})
 
 
 def _word_changes(kind: str, entry_id: str, fields: dict[str, Any] | None, old: Item | None, puts: list[Item],
@@ -345,13 +333,13 @@ def _app_items(app: DirectoryApp, old: Item | None) -> list[Item]:
 def _recompute_roles(document: DirectoryDocument, stored: dict[tuple[str, str], Item]) -> None:
     """Effective roles: a target's own ACL, and for an xform merged with its project's ACL."""
     written = {(t.type, t.id): t for t in document.targets}
-    projects = {t.id: t.acl for t in document.targets if t.type == "project"}
+    projects: dict[str, Mapping[str, str]] = {t.id: t.acl for t in document.targets if t.type == "project"}
 
-    def project_acl(project_id: str | None) -> dict[str, str]:
+    def project_acl(project_id: str | None) -> Mapping[str, str]:
         if not project_id:
             return {}
         if project_id not in projects:
-            item = stored.get(tuple(store.target_key("project", project_id).values()))
+            item = stored.get(table.key_pair(store.target_key("project", project_id)))
             projects[project_id] = (item or {}).get("acl", {})
         return projects[project_id]
 
@@ -377,34 +365,3 @@ def _write_roles(target_type: str, target_id: str, roles: dict[str, str]) -> Non
     deletes = [keys.role_key(target_type, target_id, uid) for uid in current if uid not in roles]
     if puts or deletes:
         table.batch_write(puts, deletes)
-
-
-# -- admin API (superusers only) -------------------------------------------------------------------------
-
-ENTRY_MODELS = {"users": DirectoryUser, "groups": DirectoryGroup, "org_units": DirectoryOrgUnit,
-                "targets": DirectoryTarget, "apps": DirectoryApp}
-
-
-def admin_upsert(caller: Caller, document: DirectoryDocument) -> DirectoryWriteSummary:
-    require_superuser(caller)
-    return upsert(document)
-
-
-def admin_delete(caller: Caller, deletion: DirectoryDeletion) -> DirectoryWriteSummary:
-    require_superuser(caller)
-    return delete(deletion)
-
-
-def admin_list(caller: Caller, kind: str, *, limit: int, cursor: str | None) -> dict[str, Any]:
-    """Entries of one kind in the file format (an app's callback secret is never listed)."""
-    require_superuser(caller)
-    model = ENTRY_MODELS.get(kind)
-    if model is None:
-        raise NotFound(NOT_FOUND)
-    binding = {"kind": kind, "limit": limit}
-    start = cursors.decode(cursor, scope="directory", caller_id=caller.id, query=binding) if cursor else None
-    items, last = store.list_kind(store.LISTED_KINDS[kind], limit=limit, start_key=start)
-    entries = [model.model_validate({k: item[k] for k in model.model_fields if k in item}).model_dump()
-               for item in items]
-    next_cursor = cursors.encode(last, scope="directory", caller_id=caller.id, query=binding) if last else None
-    return {kind: entries, "next_cursor": next_cursor}

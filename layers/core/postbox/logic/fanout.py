@@ -10,17 +10,16 @@ from postbox.dal import directory, inbox, keys
 from postbox.dal.inbox import NewEntry
 from postbox.dal.table import Item
 from postbox.logic import attachments
+from postbox.logic.alert_stream import fan_out_alert
 from postbox.logic.changes import Change
+from postbox.logic.entries import preview, write_missing
 from postbox.logic.permissions import target_viewers
-from postbox.settings import get_settings
 
 ALERT_ITEM_TYPES = (alert_store.ALERT_TYPE, alert_store.RECEIVERS_TYPE)
 
 
 def fan_out(change: Change) -> None:
     if change.item_type() in ALERT_ITEM_TYPES:
-        from postbox.logic.alerts import fan_out_alert
-
         fan_out_alert(change)  # Aalam alerts: receiver chunks become entries, edits reach them
         return
     if change.item_type() == "conversation_message":
@@ -73,11 +72,6 @@ def entries_for(message: Item, recipients: list[str], sender_name: str | None = 
             for uid in recipients]
 
 
-def preview(text: str) -> tuple[str, bool]:
-    limit = get_settings().INBOX_PREVIEW_CHARS
-    return (text, False) if len(text) <= limit else (text[:limit], True)
-
-
 def deliver_message(message: Item) -> int:
     """Write the missing inbox entries; returns how many were written."""
     recipients, sender = _recipients_and_sender(message)
@@ -91,11 +85,3 @@ def delete_entries(message: Item) -> int:
              *(keys.inbox_key(uid, message["id"]) for uid in message_recipients(message))]
     unique = list({(k["PK"], k["SK"]): k for k in found}.values())
     return inbox.delete_entries(unique) if unique else 0
-
-
-def write_missing(entries: list[Item]) -> int:
-    present = inbox.existing_keys([{"PK": e["PK"], "SK": e["SK"]} for e in entries]) if entries else set()
-    missing = [e for e in entries if (e["PK"], e["SK"]) not in present]
-    if missing:
-        inbox.write_entries(missing)
-    return len(missing)

@@ -5,10 +5,12 @@ No permission read is needed: an entry is keyed by its user, so a caller can onl
 
 from typing import Any
 
+from postbox import cursor as cursors
 from postbox.auth import Caller
-from postbox.dal import feed
+from postbox.dal import counters, feed
 from postbox.dal import inbox as store
-from postbox.dal.table import Item, parallel_map
+from postbox.dal.gate import parallel_map
+from postbox.dal.table import Item
 from postbox.errors import NOT_FOUND, Forbidden, NotFound
 from postbox.logic import paging
 from postbox.models.inbox import InboxCountsOut, InboxItemOut, InboxPageOut
@@ -50,8 +52,6 @@ def list_inbox(caller: Caller, *, unread: bool, kind: str | None, archived: bool
 def _list_unread(caller: Caller, user_id: str, kind: str | None, limit: int, cursor: str,
                  binding: dict[str, Any]) -> InboxPageOut:
     """The sparse unread index holds keys only: one Query for the page, one BatchGetItem for the entries."""
-    from postbox import cursor as cursors
-
     query = store.unread_query(user_id)
     start = cursors.decode(cursor, scope="inbox", caller_id=user_id, query=binding) if cursor else None
     page = feed.fetch(query, limit=limit, start_key=start)
@@ -64,14 +64,14 @@ def _list_unread(caller: Caller, user_id: str, kind: str | None, limit: int, cur
 
 
 def counts(caller: Caller) -> InboxCountsOut:
-    """Two COUNT queries on index partitions; fan-out retries rewrite the same keys, so they cannot skew."""
-    user_id = _user_id(caller)
-    return InboxCountsOut(unread=unread_count(user_id), total=feed.count(store.feed_query(user_id, archived=False,
-                                                                                          kind=None)))
+    """One GetItem: the user's counters, changed in the same transaction as each entry (docs/inbox.md#counts)."""
+    counted = counters.read(_user_id(caller))
+    return InboxCountsOut(unread=counted["unread"], total=counted["total"])
 
 
 def unread_count(user_id: str) -> int:
-    return feed.count(store.unread_query(user_id))
+    """One GetItem, whatever the number of unread entries."""
+    return counters.read(user_id)["unread"]
 
 
 def change_state(caller: Caller, ids: list[str], change: str) -> list[str]:

@@ -19,7 +19,7 @@ def _render(user: Item) -> UserSettingsOut:
 
 def my_settings(caller: Caller) -> UserSettingsOut:
     """One read: the caller's directory entry."""
-    return _render(require_active_user(caller).entry)
+    return _render(require_active_user(caller).fields)
 
 
 def change_my_settings(caller: Caller, change: UserSettingsIn) -> UserSettingsOut:
@@ -27,7 +27,7 @@ def change_my_settings(caller: Caller, change: UserSettingsIn) -> UserSettingsOu
     actor = require_active_user(caller)
     fields = {name: getattr(change, name) for name in sorted(change.model_fields_set)}
     if not fields:
-        return _render(actor.entry)
+        return _render(actor.fields)
     updated = directory.update_user(caller.id, fields)
     if updated is None:  # deleted in between
         raise Forbidden(NO_PERMISSION)

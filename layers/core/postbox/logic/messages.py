@@ -13,8 +13,10 @@ from postbox.dal.table import Item
 from postbox.errors import NO_PERMISSION, NOT_FOUND, BadRequest, Forbidden, NotFound
 from postbox.ids import is_ulid, new_ulid
 from postbox.logic import paging
+from postbox.logic.attachments import create_message_with_attachments
 from postbox.logic.permissions import load_target_access
 from postbox.models.ona import TARGET_TYPES, VERBS, CreatedMessageOut, CreateMessageIn, MessageOut, render_target_id
+from postbox.settings import AttachmentSettings
 from postbox.timefmt import iso, parse_iso, utcnow
 
 TARGET_NOT_FOUND = {"target_id": "target_id not found"}
@@ -28,7 +30,8 @@ PART_LIMIT = 10**9  # date-part values beyond any real part are clamped, so Dyna
 
 def create_message(caller: Caller, request: CreateMessageIn) -> CreatedMessageOut:
     """Two DynamoDB requests: one BatchGetItem for the permission check, one conditional PutItem."""
-    access = load_target_access(caller, request.target_type, request.target_id)
+    target_id = str(request.target_id)  # validated to a str (typed int | str for the schema)
+    access = load_target_access(caller, request.target_type, target_id)
     if not access.exists:
         raise BadRequest(TARGET_NOT_FOUND)
     if not access.can_post(request.verb):
@@ -37,14 +40,12 @@ def create_message(caller: Caller, request: CreateMessageIn) -> CreatedMessageOu
     message = store.NewMessage(
         id=new_ulid(int(created.timestamp() * 1000)), verb=request.verb, message=request.message,
         user=access.actor.display_name, sender_id=caller.id, sender_kind=caller.kind,
-        sender_name=access.actor.real_name, target_type=request.target_type, target_id=request.target_id,
+        sender_name=access.actor.real_name, target_type=request.target_type, target_id=target_id,
         target_name=access.title, created=created, timestamp=iso(created),
     )
     item = store.message_item(message)
     if request.attachments:
         _check_attachment_count(request.attachments)
-        from postbox.logic.attachments import create_message_with_attachments
-
         create_message_with_attachments(caller, item, request.attachments)  # 409 before anything is written
     else:
         store.put_new(item)
@@ -74,9 +75,7 @@ def get_message(caller: Caller, message_id: str) -> MessageOut:
 
 
 def _check_attachment_count(attachment_ids: list[str]) -> None:
-    from postbox.settings import get_settings
-
-    limit = get_settings().ATTACHMENTS_PER_MESSAGE_MAX
+    limit = AttachmentSettings.get().ATTACHMENTS_PER_MESSAGE_MAX
     if len(set(attachment_ids)) > limit:
         raise BadRequest({"attachments": [f"Ensure this field has no more than {limit} elements."]})
 
@@ -91,8 +90,8 @@ def list_attachments(caller: Caller, message_id: str) -> list[dict[str, Any]]:
 
 def delete_message(caller: Caller, message_id: str) -> None:
     """The stream's REMOVE record then deletes the inbox entries (and attachment objects)."""
-    _readable_message(caller, message_id, for_delete=True)
-    if not store.delete_existing(message_id):
+    message = _readable_message(caller, message_id, for_delete=True)
+    if not store.delete_existing(message):
         raise NotFound(NOT_FOUND)
 
 

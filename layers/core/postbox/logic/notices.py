@@ -94,6 +94,7 @@ def sms(notice: Notice) -> str:
 
 def mime(sender: str, recipient: str, source_id: str, content: Email) -> bytes:
     """A multipart/alternative message (text, then HTML) with CRLF line ends, as SES takes a raw email."""
+    # cold start: the publisher imports this module too (through channels); only the channel worker builds emails
     from email import policy
     from email.message import EmailMessage
     from email.utils import formatdate

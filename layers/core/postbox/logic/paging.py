@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from postbox import cursor as cursors
-from postbox.dal import feed
+from postbox.dal import feed, messages
 from postbox.dal.feed import FeedQuery
 from postbox.dal.table import Item
 from postbox.errors import BadRequest, NotFound
-from postbox.settings import get_settings
+from postbox.settings import LimitsSettings
 
 INVALID_PAGE = "Invalid page."
 PAGE_TOO_LARGE = "Page too large; use a smaller page_size or cursor pagination."
@@ -32,7 +32,7 @@ class Page:
 
 def page_size(raw: str | None) -> int:
     """Ona: a missing, non-integer or non-positive page_size means the default; capped at the maximum."""
-    settings = get_settings()
+    settings = LimitsSettings.get()
     try:
         size = int(raw) if raw is not None else settings.PAGE_SIZE_DEFAULT
     except ValueError:
@@ -75,9 +75,17 @@ def number_links(number: int, pages: int) -> PageLinks:
     return PageLinks(relations)
 
 
+def feed_size(query: FeedQuery) -> int:
+    """A whole target feed's size is one GetItem of its counter (dal/messages.py); a feed narrowed by time or by a
+    filter is counted."""
+    if query.lower is None and query.upper is None and not query.where and query.partition.startswith("TGT#"):
+        return messages.feed_size(query.partition)
+    return feed.count(query)
+
+
 def by_page_number(query: FeedQuery, render: Callable[[Item], dict[str, Any]], *, page: str | None,
                    size: int) -> Page:
-    budget = get_settings().PAGE_BYTES_MAX
+    budget = LimitsSettings.get().PAGE_BYTES_MAX
     if page in (None, "1"):
         # Page 1 needs no count unless there is a second page.
         first = feed.fetch(query, limit=size, max_bytes=budget, size_of=lambda item: _json_size(render(item)))
@@ -85,9 +93,9 @@ def by_page_number(query: FeedQuery, render: Callable[[Item], dict[str, Any]], *
             raise BadRequest(PAGE_TOO_LARGE)
         if first.next_key is None:
             return Page([render(item) for item in first.items], PageLinks([]))
-        pages = math.ceil(feed.count(query) / size)
+        pages = math.ceil(feed_size(query) / size)
         return Page([render(item) for item in first.items], number_links(1, pages))
-    pages = max(1, math.ceil(feed.count(query) / size))
+    pages = max(1, math.ceil(feed_size(query) / size))
     number = _page_number(page, pages)
     start = feed.skip(query, (number - 1) * size)
     result = feed.fetch(query, limit=size, start_key=start, max_bytes=budget,
@@ -102,7 +110,7 @@ def rows_by_page_number(rows: list[dict[str, Any]], *, page: str | None, size: i
     pages = max(1, math.ceil(len(rows) / size))
     number = _page_number(page, pages)
     chosen = rows[(number - 1) * size : number * size]
-    if sum(_json_size(row) for row in chosen) > get_settings().PAGE_BYTES_MAX:
+    if sum(_json_size(row) for row in chosen) > LimitsSettings.get().PAGE_BYTES_MAX:
         raise BadRequest(PAGE_TOO_LARGE)
     return Page(chosen, number_links(number, pages))
 
@@ -111,7 +119,7 @@ def by_cursor(query: FeedQuery, render: Callable[[Item], dict[str, Any]], *, cur
               scope: str, caller_id: str, binding: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None]:
     """One page from a signed cursor ("" is the first page). Returns the rows and the next cursor."""
     start = cursors.decode(cursor, scope=scope, caller_id=caller_id, query=binding) if cursor else None
-    result = feed.fetch(query, limit=size, start_key=start, max_bytes=get_settings().PAGE_BYTES_MAX,
+    result = feed.fetch(query, limit=size, start_key=start, max_bytes=LimitsSettings.get().PAGE_BYTES_MAX,
                         size_of=lambda item: _json_size(render(item)))
     next_cursor = None
     if result.next_key is not None:

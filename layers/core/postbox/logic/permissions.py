@@ -9,8 +9,9 @@ from typing import Any
 
 from postbox.auth import Caller
 from postbox.dal import directory as store
-from postbox.dal import keys
-from postbox.dal.table import Item, Key
+from postbox.dal import gate, keys
+from postbox.dal.table import Item, Key, key_pair
+from postbox.errors import NO_PERMISSION, Forbidden
 from postbox.ids import is_directory_id
 
 VIEW_ROLES = frozenset({"readonly", "dataentry", "editor", "manager", "owner"})
@@ -33,15 +34,20 @@ class Actor:
         return self.caller.is_app or bool(self.entry.get("active", True))
 
     @property
+    def fields(self) -> Item:
+        """The directory entry's fields; none for an unknown caller."""
+        return self.entry or {}
+
+    @property
     def is_user(self) -> bool:
         return self.known and not self.caller.is_app
 
     @property
     def superuser(self) -> bool:
-        return self.is_user and bool(self.entry.get("superuser"))
+        return self.is_user and bool(self.fields.get("superuser"))
 
     def has_authority(self, *authorities: str) -> bool:
-        held = set(self.entry.get("authorities", [])) if self.is_user else set()
+        held = set(self.fields.get("authorities", [])) if self.is_user else set()
         return bool(held & {"ALL", *authorities}) or self.superuser
 
     @property
@@ -134,12 +140,9 @@ INACTIVE_USER = "This user account is inactive."
 
 def lock_out_inactive(caller: Caller) -> None:
     """A user with `active: false` is refused on every route (403 in the face's shape), checked once where the
-    caller is resolved: the request's gate (postbox.dal.table) holds the caller's directory entry, read with the
+    caller is resolved: the request's gate (postbox.dal.gate) holds the caller's directory entry, read with the
     permission check's BatchGetItem or, on a route without one, on its own before the first write or the answer.
     An unknown user is left to each route's own rules (an application has no `active` flag)."""
-    from postbox.dal import table
-    from postbox.errors import Forbidden
-
     if caller.is_app:
         return
 
@@ -147,7 +150,7 @@ def lock_out_inactive(caller: Caller) -> None:
         if entry is not None and not entry.get("active", True):
             raise Forbidden(INACTIVE_USER)
 
-    table.set_gate(caller_key(caller), check)
+    gate.set_gate(caller_key(caller), check)
 
 
 def load_actor(caller: Caller) -> Actor:
@@ -156,8 +159,6 @@ def load_actor(caller: Caller) -> Actor:
 
 
 def require_superuser(caller: Caller) -> Actor:
-    from postbox.errors import NO_PERMISSION, Forbidden
-
     actor = load_actor(caller)
     if not actor.superuser:
         raise Forbidden(NO_PERMISSION)
@@ -169,8 +170,6 @@ APPS_HAVE_NO_SETTINGS = "Applications have no user settings."
 
 def require_active_user(caller: Caller) -> Actor:
     """A person acting on their own settings (GET/PATCH /api/v1/me/settings): an active directory user."""
-    from postbox.errors import NO_PERMISSION, Forbidden
-
     if caller.is_app:
         raise Forbidden(APPS_HAVE_NO_SETTINGS)
     actor = load_actor(caller)
@@ -181,8 +180,6 @@ def require_active_user(caller: Caller) -> Actor:
 
 def require_known_caller(caller: Caller) -> Actor:
     """Looking people up (docs/dhis2.md#looking-people-up): an active directory user or a known application."""
-    from postbox.errors import NO_PERMISSION, Forbidden
-
     actor = load_actor(caller)
     if not actor.known:
         raise Forbidden(NO_PERMISSION)
@@ -221,8 +218,8 @@ def writable_targets(actor: Actor) -> list[Item]:
                             for key in (keys.role_key(t_type, t_id, actor.caller.id), store.target_key(t_type, t_id))])
     writable = []
     for t_type, t_id in held:
-        role = found.get(tuple(keys.role_key(t_type, t_id, actor.caller.id).values()))
-        target = found.get(tuple(store.target_key(t_type, t_id).values()))
+        role = found.get(key_pair(keys.role_key(t_type, t_id, actor.caller.id)))
+        target = found.get(key_pair(store.target_key(t_type, t_id)))
         if role and target and role.get("role") in CHANGE_ROLES:
             writable.append(target)
     return writable
@@ -323,7 +320,7 @@ class ConversationAccess:
         a superuser, or a ticket manager on a TICKET."""
         if not self.exists or not self.actor.is_user:
             return False
-        ticket = self.header.get("messageType") == "TICKET"
+        ticket = (self.header or {}).get("messageType") == "TICKET"
         return self.participant or self.actor.superuser or (ticket and manages_tickets)
 
     def may_act_for(self, user_id: str) -> bool:
@@ -344,8 +341,6 @@ UNKNOWN_APP = "Unknown application."
 
 def require_app(caller: Caller) -> Actor:
     """An application token whose client_id is a directory app (sending and editing alerts, its secret)."""
-    from postbox.errors import Forbidden
-
     if not caller.is_app:
         raise Forbidden(ALERTS_FROM_APPS_ONLY)
     actor = load_actor(caller)
@@ -356,7 +351,7 @@ def require_app(caller: Caller) -> Actor:
 
 def can_send_as(actor: Actor, app_id: str) -> bool:
     """An app sends alerts only as itself: `app` must be its own provider_code/app_code."""
-    return actor.known and actor.caller.is_app and actor.entry.get("app_id") == app_id
+    return actor.known and actor.caller.is_app and actor.fields.get("app_id") == app_id
 
 
 def can_edit_alert(actor: Actor, alert: Item) -> bool:

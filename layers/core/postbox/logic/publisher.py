@@ -16,10 +16,12 @@ from postbox.dal import alerts as alert_store
 from postbox.dal.table import Item
 from postbox.integrations import iot
 from postbox.integrations.queues import JobQueue, SqsJobQueue
-from postbox.logic import inbox
+from postbox.logic import callbacks, channels, inbox
+from postbox.logic.alert_stream import transient_messages
 from postbox.logic.changes import Change
 from postbox.logic.inbox import render_entry
-from postbox.settings import get_settings
+from postbox.models.ona import render_target_id
+from postbox.settings import MqttSettings
 from postbox.topics import encode_payload, inbox_topic, target_topic
 
 
@@ -31,6 +33,8 @@ class Outlets:
     mqtt: iot.Publisher = field(default_factory=iot.IotDataPublisher)
     queue: JobQueue = field(default_factory=SqsJobQueue)
     unread_count: Callable[[str], int] = inbox.unread_count
+    # Removes a notify-only alert's receiver chunk once it is published.
+    forget_chunk: Callable[[Item], None] = alert_store.delete_receivers
 
 
 def publish_change(change: Change, outlets: Outlets | None = None) -> str | None:
@@ -42,8 +46,6 @@ def publish_change(change: Change, outlets: Outlets | None = None) -> str | None
         iot.publish(topic, payload, outlets.mqtt)
         return topic
     if kind == "inbox":
-        from postbox.logic import channels
-
         channels.enqueue_for(change, outlets.queue)  # email and SMS: a new (or newly bumped) unread entry
         event = inbox_event(change)
         if event is None:
@@ -54,16 +56,16 @@ def publish_change(change: Change, outlets: Outlets | None = None) -> str | None
         body = {"event": event, "entry": render_entry(entry), "unread": outlets.unread_count(entry["user_id"])}
         iot.publish(topic, encode_payload(body, ("entry", "text")), outlets.mqtt)
         if entry.get("kind") == alert_store.ENTRY_KIND:
-            from postbox.logic.callbacks import enqueue_for
-
-            enqueue_for(change, event, outlets.queue)  # Aalam: a read or a delete calls the alert's backend_url
+            callbacks.enqueue_for(change, event, outlets.queue)  # Aalam: a read or a delete calls the backend_url
         return topic
     if kind == alert_store.RECEIVERS_TYPE and change.event == "INSERT" and change.new and change.new.get("transient"):
-        from postbox.logic import channels
-        from postbox.logic.alerts import publish_transient
-
-        channels.enqueue_for_transient(change.new, outlets.queue)  # email and SMS jobs carry the alert
-        return publish_transient(change.new)  # Aalam persist=false: MQTT only, then the item is deleted
+        # Aalam persist=false: MQTT only, then the item is deleted; the email and SMS jobs carry the alert.
+        channels.enqueue_for_transient(change.new, outlets.queue)
+        messages = transient_messages(change.new, outlets.unread_count)
+        for receiver_topic, receiver_payload in messages:
+            iot.publish(receiver_topic, receiver_payload, outlets.mqtt)
+        outlets.forget_chunk(change.new)
+        return messages[-1][0] if messages else None
     return None
 
 
@@ -99,9 +101,7 @@ TARGET_METADATA_FIELDS = {"user": ("id", "name"), "xform": ("id", "name", "form_
 
 
 def message_payload(message: Item) -> bytes:
-    from postbox.models.ona import render_target_id
-
-    if not get_settings().MQTT_FULL_PAYLOAD:
+    if not MqttSettings.get().MQTT_FULL_PAYLOAD:
         flat = {"id": message["id"], "verb": message["verb"], "message": _decoded(message),
                 "user": message["user"], "timestamp": message["timestamp"]}
         return encode_payload(flat, ("message",))

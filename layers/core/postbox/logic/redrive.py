@@ -10,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from postbox.dal import table
+from postbox.dal.counters import COUNTS_SK
 from postbox.integrations import queues, streams
 from postbox.logic.changes import Change
 from postbox.streaming import change_from_record
@@ -46,6 +47,10 @@ def _json_object(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _is_counter(record: dict[str, Any]) -> bool:
+    return ((record.get("dynamodb") or {}).get("Keys") or {}).get("SK", {}).get("S") == COUNTS_SK
+
+
 def redrive(queue_url: str, processors: dict[str, Processor], *,
             progress: Callable[[str], None] = lambda _: None) -> RedriveReport:
     """Process every failed batch on the queue with the processor whose name is in the function ARN."""
@@ -70,6 +75,8 @@ def redrive(queue_url: str, processors: dict[str, Processor], *,
                 continue
             try:
                 for record in records:
+                    if _is_counter(record):
+                        continue  # counters (dal/counters.py) pass no consumer's filter: never part of a batch
                     change = current_change(record)
                     if change is None:
                         report.skipped += 1

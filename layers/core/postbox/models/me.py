@@ -8,10 +8,12 @@ class UserSettingsIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    notify_email: StrictBool = Field(default=None, description="Email me each new message, conversation, reply "
-                                                               "and alert (to my directory email address)")
-    notify_sms: StrictBool = Field(default=None, description="Send me each one by SMS (to my directory phone "
-                                                             "number, in E.164 form)")
+    # A key left out leaves its setting as it is (the default is never read); null is refused as not a boolean.
+    notify_email: StrictBool = Field(  # type: ignore[assignment]
+        default=None, description="Email me each new message, conversation, reply and alert (to my directory email "
+                                  "address)")
+    notify_sms: StrictBool = Field(  # type: ignore[assignment]
+        default=None, description="Send me each one by SMS (to my directory phone number, in E.164 form)")
 
 
 class UserSettingsOut(BaseModel):

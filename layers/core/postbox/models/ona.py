@@ -8,6 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from postbox.ids import is_uid
+
 TARGET_TYPES = ("xform", "project", "user", "kmskey", "entitylist")
 MESSAGE_VERB = "message"
 VERBS = (
@@ -86,8 +88,6 @@ class CreateMessageIn(FormCompatible):
     @field_validator("attachments")
     @classmethod
     def _attachment_ids(cls, value: list[str]) -> list[str]:
-        from postbox.ids import is_uid
-
         for attachment_id in value:
             if not is_uid(attachment_id):
                 shown = attachment_id if len(attachment_id) <= 40 else attachment_id[:40] + "..."
