@@ -75,6 +75,12 @@ web/dist/index.html: web/node_modules/.installed web/build.mjs $(wildcard web/sr
 
 web: web/dist/index.html
 
+# The DHIS2 Messaging app's data layer and playwright-core for tests/e2e/test_dhis2_app.py (from its lock file).
+DHIS2APP := tests/e2e/dhis2app
+$(DHIS2APP)/node_modules/.installed: $(DHIS2APP)/package.json $(DHIS2APP)/package-lock.json
+	cd $(DHIS2APP) && npm ci --no-audit --no-fund --loglevel=error --ignore-scripts
+	touch $@
+
 $(CHROMIUM):
 	@echo "Installing Debian's chromium for the browser tests (once)..."
 	@$(SUDO) apt-get update -qq >/dev/null
@@ -83,7 +89,7 @@ $(CHROMIUM):
 run: $(BIN)/.installed-local web
 	$(BIN)/postbox local
 
-test: lint sam-validate web $(CHROMIUM) $(TOOLS)/checkov/bin/.installed
+test: lint sam-validate web $(DHIS2APP)/node_modules/.installed $(CHROMIUM) $(TOOLS)/checkov/bin/.installed
 	$(BIN)/pytest -q -n 2 --dist loadgroup
 
 # ruff over the repository; mypy over the deployed code (layers/core and functions/: pyproject.toml's [tool.mypy]).
@@ -100,7 +106,7 @@ unit: $(BIN)/.installed
 integration: $(BIN)/.installed
 	$(BIN)/pytest -q tests/integration
 
-e2e: $(BIN)/.installed web $(CHROMIUM)
+e2e: $(BIN)/.installed web $(DHIS2APP)/node_modules/.installed $(CHROMIUM)
 	$(BIN)/pytest -q tests/e2e
 
 # Refresh the committed screenshots of the web inbox (docs/screenshots/*.png).
@@ -121,4 +127,4 @@ build: $(TOOLS)/bin/.installed
 	PYENV_VERSION=$(PY313):$$(pyenv version-name 2>/dev/null || echo system) $(TOOLS)/bin/sam build --template template.yaml
 
 clean:
-	rm -rf $(VENV) $(TOOLS) .lock-venv .aws-sam .local .mypy_cache .pytest_cache web/node_modules web/dist
+	rm -rf $(VENV) $(TOOLS) .lock-venv .aws-sam .local .mypy_cache .pytest_cache web/node_modules web/dist $(DHIS2APP)/node_modules

@@ -82,7 +82,7 @@ ERROR_SCHEMAS = {
         "description": "DHIS2's WebMessage (XML with Accept: application/xml).",
         "properties": {"httpStatus": STRING, "httpStatusCode": {"type": "integer"},
                        "status": {"enum": ["OK", "WARNING", "ERROR"]},
-                       "message": {"anyOf": [STRING, {"type": "null"}]},
+                       "errorCode": STRING, "message": {"anyOf": [STRING, {"type": "null"}]},
                        "response": {"anyOf": [{"type": "object"}, {"type": "null"}]}},
     },
     "Dhis2Error": {
@@ -100,7 +100,9 @@ ERROR_SCHEMAS = {
 # Which face answers a path (its error shape); the native faces (inbox, directory, attachments, ...) otherwise.
 FACE_ERRORS = (("/aalam/", "AalamError"), ("/api/v1/messaging", "OnaError"), ("/api/v1/stats/", "OnaError"),
                ("/api/messageConversations", "Dhis2Error"), ("/api/fileResources", "Dhis2Error"),
-               ("/api/me/", "Dhis2Error"))
+               ("/api/me", "Dhis2Error"), ("/api/userSettings", "Dhis2Error"), ("/api/system/", "Dhis2Error"),
+               ("/api/configuration", "Dhis2Error"), ("/api/userLookup", "Dhis2Error"), ("/api/users", "Dhis2Error"),
+               ("/api/userGroups", "Dhis2Error"), ("/api/organisationUnits", "Dhis2Error"))
 POWERTOOLS_ERRORS = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 PUBLIC_PATHS = ("/health",)
 

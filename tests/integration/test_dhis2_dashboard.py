@@ -9,7 +9,7 @@ def dashboard(api, user: str, path: str = "/api/me/dashboard") -> int:
     response = api.get(path, user=user)
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
-    assert set(body) == {"unreadMessageConversations"}
+    assert set(body) == {"unreadMessageConversations", "unreadInterpretations"}
     return body["unreadMessageConversations"]
 
 
@@ -51,4 +51,5 @@ def test_only_conversations_count_and_internal_notes_do_not_unread_non_managers(
 def test_applications_have_no_unread_conversations(api):
     create(api, "acme/billing", as_app=True, users=("bob",))
     response = api.get("/api/me/dashboard", app="acme/billing")
-    assert (response.status_code, response.get_json()) == (200, {"unreadMessageConversations": 0})
+    assert (response.status_code, response.get_json()) == (200, {"unreadMessageConversations": 0,
+                                                                 "unreadInterpretations": 0})

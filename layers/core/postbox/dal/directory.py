@@ -146,8 +146,10 @@ def search_words(kind: str, prefix: str, *, limit: int) -> list[Item]:
 def first_entries(listed_as: str, *, limit: int) -> list[Item]:
     """Up to `limit` entries of one kind in id order (a search without words)."""
     found: list[Item] = []
+    # Only what a search answers with: never a user's email, phone or authorities.
     for items, _, _ in table.query_pages(table.key_attr("GSI1PK").eq(keys.directory_kind_feed(listed_as)),
-                                         index=keys.FEED_INDEX, limit=limit):
+                                         index=keys.FEED_INDEX, limit=limit,
+                                         projection=["id", "kind", "name", "username", "active", "users"]):
         found += items
         if len(found) >= limit:
             break

@@ -17,4 +17,6 @@ def clear_cookie() -> str:
 def bearer_token(headers: dict[str, str] | None) -> str | None:
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
     header = lowered.get("authorization", "")
-    return header[7:].strip() or None if header.lower().startswith("bearer ") else None
+    if not header.lower().startswith("bearer "):
+        return None
+    return header[7:].strip() or None
