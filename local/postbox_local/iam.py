@@ -49,13 +49,18 @@ class Request:
     action: str                     # service:Action as IAM names it
     resource: str                   # the ARN IAM evaluates (or "*" where the action has no resource)
     context: tuple[tuple[str, tuple[str, ...]], ...] = ()   # condition keys, e.g. dynamodb:LeadingKeys
+    # The template parameters the call's settings stand for (e.g. a test's MQTT_TOPIC_BASE), checked against the
+    # role as a stack deployed with those parameters would have it.
+    parameters: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"action": self.action, "resource": self.resource, "context": [[k, list(v)] for k, v in self.context]}
+        return {"action": self.action, "resource": self.resource, "context": [[k, list(v)] for k, v in self.context],
+                "parameters": [list(pair) for pair in self.parameters]}
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> "Request":
-        return cls(raw["action"], raw["resource"], tuple((k, tuple(v)) for k, v in raw.get("context", [])))
+        return cls(raw["action"], raw["resource"], tuple((k, tuple(v)) for k, v in raw.get("context", [])),
+                   tuple((k, v) for k, v in raw.get("parameters", [])))
 
 
 def table_arn(name: str, index: str | None = None) -> str:
@@ -137,9 +142,11 @@ def requests_of(service: str, operation: str, params: dict[str, Any]) -> list[Re
         return [Request(f"sqs:{action}", queue_arn(params.get("QueueUrl", "")))]
     if service == "iot-data" and operation == "Publish":
         topic = f"arn:aws:iot:{REGION}:{ACCOUNT_ID}:topic/{params.get('topic', '')}"
-        out = [Request("iot:Publish", topic)]
+        mqtt = (("MqttTopicBase", os.environ.get("MQTT_TOPIC_BASE", "postbox")),
+                ("MqttRetain", os.environ.get("MQTT_RETAIN", "false").strip().lower()))
+        out = [Request("iot:Publish", topic, parameters=mqtt)]
         if params.get("retain"):
-            out.append(Request("iot:RetainPublish", topic))
+            out.append(Request("iot:RetainPublish", topic, parameters=mqtt))
         return out
     if service == "sesv2" and operation == "SendEmail":
         sender = params.get("FromEmailAddress", "").rsplit("<", 1)[-1].rstrip(">").strip()

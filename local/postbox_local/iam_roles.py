@@ -87,11 +87,12 @@ def _local_attributes() -> dict[str, dict[str, str]]:
 class Resolver:
     """Resolves the intrinsic functions of a translated template against the local stack's names."""
 
-    def __init__(self, translated: dict[str, Any]):
+    def __init__(self, translated: dict[str, Any], parameters: tuple[tuple[str, str], ...] = ()):
         self.template = translated
         declared = translated.get("Parameters", {})
         self.parameters = {name: str(spec.get("Default", "")) for name, spec in declared.items()}
         self.parameters.update(LOCAL_PARAMETERS)
+        self.parameters.update(parameters)
         self.attributes = _local_attributes()
 
     def condition(self, name: str) -> bool:
@@ -172,10 +173,12 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def role_statements(translated: dict[str, Any], function: str) -> list[dict[str, Any]]:
-    """The inline policy statements of a function's role, intrinsics resolved (managed policies grant the code
-    nothing here: SAM attaches them for Lambda's own reads of streams and queues, logs and traces)."""
-    resolver = Resolver(translated)
+def role_statements(translated: dict[str, Any], function: str,
+                    parameters: tuple[tuple[str, str], ...] = ()) -> list[dict[str, Any]]:
+    """The inline policy statements of a function's role, intrinsics resolved with the template's defaults (or the
+    given parameters) (managed policies grant the code nothing here: SAM attaches them for Lambda's own reads of
+    streams and queues, logs and traces)."""
+    resolver = Resolver(translated, parameters)
     role_name = translated["Resources"][function]["Properties"]["Role"]
     role_logical = role_name["Fn::GetAtt"][0] if isinstance(role_name, dict) and "Fn::GetAtt" in role_name else None
     if role_logical is None:
@@ -250,7 +253,10 @@ def check(calls: dict[str, set[Request]], template_text: str | None = None,
             continue
         statements = role_statements(translated, function)
         requests = calls.get(function, set())
-        refused = sorted((r for r in requests if not allowed(statements, r)), key=lambda r: (r.action, r.resource))
+        by_parameters = {r.parameters for r in requests if r.parameters}
+        roles = {parameters: role_statements(translated, function, parameters) for parameters in by_parameters}
+        refused = sorted((r for r in requests if not allowed(roles.get(r.parameters, statements), r)),
+                         key=lambda r: (r.action, r.resource))
         if refused:
             denied[function] = refused
         if function in names:

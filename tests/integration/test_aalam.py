@@ -633,7 +633,7 @@ def test_request_costs(api, stream):
     # A write first: the caller's entry is read on its own before it (docs/architecture.md#permissions).
     with dynamodb_requests() as calls:
         api.post(f"{SEND}/{alert_id}", user="bob", query_string={"read": "true"})
-    assert calls == {"BatchGetItem": 1, "UpdateItem": 1}
+    assert calls == {"BatchGetItem": 1, "TransactWriteItems": 1}  # the entry and its counter (docs/inbox.md#counts)
     with dynamodb_requests() as calls:
         api.delete(f"{SEND}/{alert_id}", user="bob")
-    assert calls == {"BatchGetItem": 1, "DeleteItem": 1}
+    assert calls == {"BatchGetItem": 1, "TransactWriteItems": 1}  # the caller's entry rides with the entry's read

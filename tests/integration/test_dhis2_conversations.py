@@ -269,12 +269,13 @@ def _org_unit_with_users(count: int, unit: str = "OuBig000001", prefix: str = "u
 
 
 def test_request_budget_create_and_add_recipients(api):
-    """Adding N recipients costs ⌈N/25⌉ BatchWriteItem calls; nothing Scans."""
+    """Adding N recipients costs ⌈N/25⌉ TransactWriteItems calls: a participant's row is an inbox entry, written with
+    its user's counter update, 25 rows to a transaction (docs/inbox.md#counts); nothing Scans."""
     _org_unit_with_users(60)
     with dynamodb_requests() as calls:
         uid = create(api, "alice", users=(), units=("OuBig000001",))
-    # header + first message + 60 recipients + the sender's row
-    assert calls["BatchWriteItem"] == math.ceil(63 / 25), calls
+    # header + first message in one BatchWriteItem; 60 recipients + the sender's row: 61 counted participant rows
+    assert (calls["BatchWriteItem"], calls["TransactWriteItems"]) == (1, math.ceil(61 / 25)), calls
     assert "Scan" not in calls and sum(calls.values()) <= 10, calls
     assert len(participants(api, uid)) == 61
 
@@ -283,6 +284,7 @@ def test_request_budget_create_and_add_recipients(api):
         response = api.post(f"{MC}/{uid}/recipients", user="alice",
                             json={"organisationUnits": [{"id": "OuBig000002"}], "users": [{"id": "user0001"}]})
     assert response.status_code == 204
-    assert calls["BatchWriteItem"] == math.ceil(len(more) / 25), calls   # user0001 is already a participant
+    assert calls["TransactWriteItems"] == math.ceil(len(more) / 25), calls   # user0001 is already a participant
+    assert "BatchWriteItem" not in calls, calls
     assert "Scan" not in calls and sum(calls.values()) <= 12, calls
     assert len(participants(api, uid)) == 91

@@ -166,13 +166,15 @@ def test_a_key_in_use_by_a_running_request_is_a_409(api, monkeypatch):
 
 def test_request_budget_with_a_key(api):
     """The key adds one conditional PutItem and one UpdateItem on the idempotency table; a replay is one PutItem
-    (its condition fails and returns the stored response) and touches nothing else."""
+    (its condition fails and returns the stored response) and the caller's entry, read before any answer leaves so an
+    inactive user is refused a replay too (docs/architecture.md#permissions), and touches nothing else."""
     with dynamodb_requests() as first:
         assert post_message(api).status_code == 201
-    assert first == {"BatchGetItem": 1, "PutItem": 2, "UpdateItem": 1}
+    # the idempotency record's PutItem and UpdateItem; the message with its feed counters in one TransactWriteItems
+    assert first == {"BatchGetItem": 1, "PutItem": 1, "TransactWriteItems": 1, "UpdateItem": 1}
     with dynamodb_requests() as replay:
         assert post_message(api).status_code == 201
-    assert replay == {"PutItem": 1}
+    assert replay == {"BatchGetItem": 1, "PutItem": 1}
 
 
 def _code_dir(function: str):
