@@ -211,6 +211,40 @@ def test_internal_notes_are_hidden_from_non_managers(api):
     assert [m["text"] for m in get(api, "erin", uid)["messages"]] == ["It is jammed", "Fixed it"]
 
 
+def test_the_summary_a_participant_sees_counts_only_the_messages_they_may_see(api):
+    """lastSender, lastMessage, lastUpdated and messageCount, in get and list (fields=* and the default), and the
+    inbox entry: a non-manager's are the public message's, a ticket manager's the internal note's."""
+    uid = feedback(api, "bob", subject="Printer", text="It is jammed")      # bob, carol (feedback group)
+    assert api.post(f"{MC}/{uid}/recipients", user="carol", json={"users": [{"id": "erin"}]}).status_code == 204
+    public = get(api, "bob", uid, fields="lastUpdated,messages[created]")
+    [first] = public["messages"]
+    assert_web_message(reply(api, "carol", uid, "Blame the vendor", internal=True), 201, CREATED)
+    note = next(m for m in get(api, "carol", uid)["messages"] if m["internal"])
+    assert note["created"] > first["created"]
+    for user, sees in (("bob", False), ("erin", False), ("carol", True), ("admin", True)):
+        expected = ({"lastSender": "carol", "lastMessage": note["created"], "lastUpdated": note["created"],
+                     "messageCount": 2} if sees else
+                    {"lastSender": "bob", "lastMessage": first["created"], "lastUpdated": public["lastUpdated"],
+                     "messageCount": 1})
+        views = [get(api, user, uid), get(api, user, uid, fields="lastSender,lastMessage,lastUpdated,messageCount")]
+        if user != "admin":     # a superuser reads the ticket without taking part: it is not in their list
+            views += [listing(api, user, fields=fields)["messageConversations"][0]
+                      for fields in ("*", "lastSender,lastMessage,lastUpdated,messageCount")]
+        for view in views:
+            assert {name: view[name] for name in expected if name in view} | (
+                {"lastSender": view["lastSender"]["id"]} if "lastSender" in view else {}) == expected, (user, view)
+        assert ("Blame" in str(views)) is sees, user
+    # The inbox entry of a non-manager stays on the public message; a public reply moves every summary on.
+    entries = {user: api.get("/api/v1/inbox", user=user).get_json()["items"][0] for user in ("bob", "erin", "carol")}
+    assert (entries["erin"]["text"], entries["erin"]["from"]) == ("It is jammed", "Bob Baraka")
+    assert entries["erin"]["created_at"] == entries["bob"]["created_at"] != entries["carol"]["created_at"]
+    assert entries["carol"]["text"] == "Blame the vendor"
+    assert reply(api, "carol", uid, "Fixed it").status_code == 201
+    for user, count in (("bob", 2), ("carol", 3)):
+        conversation = get(api, user, uid, fields="lastSender,messageCount")
+        assert (conversation["lastSender"]["id"], conversation["messageCount"]) == ("carol", count), user
+
+
 def test_ticket_managers_act_on_tickets_they_do_not_take_part_in(api):
     uid = feedback(api, "bob", subject="Ticket")                # participants: bob, carol
     # alice holds F_MANAGE_TICKETS (docs/dhis2.md: a ticket manager) but is no participant.
@@ -318,6 +352,16 @@ def test_request_budget_get_and_reply(api):
     with dynamodb_requests() as calls:
         assert reply(api, "bob", uid, "Hi").status_code == 201
     assert "Scan" not in calls and sum(calls.values()) <= 6, calls
+    # On a ticket with an internal note, which summary the caller sees costs nothing more (the feedback group rides
+    # along the same BatchGetItem), nor does a list with it.
+    ticket = feedback(api, "bob", subject="Printer")
+    reply(api, "carol", ticket, "Note", internal=True)
+    with dynamodb_requests() as calls:
+        assert get(api, "bob", ticket, fields="messageCount") == {"messageCount": 1}
+    assert dict(calls) == {"BatchGetItem": 1}, calls
+    with dynamodb_requests() as calls:
+        assert get(api, "carol", ticket, fields="messageCount") == {"messageCount": 2}
+    assert dict(calls) == {"BatchGetItem": 1}, calls
 
 
 def test_the_messaging_apps_own_calls(api):

@@ -79,8 +79,14 @@ def load_for(conversation_id: str, user_id: str, *extra: Key) -> dict[tuple[str,
 
 
 def get_headers(conversation_ids: list[str]) -> dict[str, Item]:
-    found = table.batch_get([header_key(cid) for cid in conversation_ids], consistent=True)
-    return {item["id"]: item for item in found.values() if item.get("type") == HEADER}
+    return load_headers(conversation_ids)[0]
+
+
+def load_headers(conversation_ids: list[str], *extra: Key) -> tuple[dict[str, Item], dict[tuple[str, str], Item]]:
+    """One BatchGetItem: the conversations' headers by id, and any extra keys (e.g. the caller) by (PK, SK)."""
+    found = table.batch_get([*(header_key(cid) for cid in conversation_ids), *extra], consistent=True)
+    headers = {item["id"]: item for item in found.values() if item.get("type") == HEADER}
+    return headers, {key: item for key, item in found.items() if item.get("type") != HEADER}
 
 
 def participants(conversation_id: str) -> list[Item]:
@@ -135,15 +141,20 @@ def put_message(conversation_id: str, message: dict[str, Any]) -> None:
     table.put(message_item(conversation_id, message))
 
 
-def record_reply(conversation_id: str, *, sender: str | None, sender_name: str, at: str, counted: bool) -> Item:
-    """The header after a reply: last sender and time, and the message count (internal notes do not count)."""
-    return table.update(
-        header_key(conversation_id),
-        "SET lastSender = :sender, lastSenderName = :name, lastMessage = :at, lastUpdated = :at "
-        "ADD messageCount :n",
-        values={":sender": sender, ":name": sender_name, ":at": at, ":n": 1 if counted else 0},
-        condition=table.attr("PK").exists(),
-    )
+def record_reply(conversation_id: str, *, sender: str | None, sender_name: str, at: str, internal: bool) -> Item:
+    """The header after a reply. It keeps two summaries (docs/dhis2.md#tickets-and-internal-notes): over every
+    message (`lastSender`, `lastMessage`, `lastUpdated`; `messageCount` + `noteCount`), for ticket managers, and
+    over the messages everyone sees (`public*`, `messageCount`), which an internal note leaves alone."""
+    if internal:
+        expression = "SET lastSender = :sender, lastSenderName = :name, lastMessage = :at, lastUpdated = :at " \
+                     "ADD noteCount :one"
+    else:
+        expression = "SET lastSender = :sender, lastSenderName = :name, lastMessage = :at, lastUpdated = :at, " \
+                     "publicSender = :sender, publicSenderName = :name, publicMessage = :at, publicUpdated = :at " \
+                     "ADD messageCount :one"
+    values = {":sender": sender, ":name": sender_name, ":at": at, ":one": 1}
+    return table.update(header_key(conversation_id), expression, values=values,
+                        condition=table.attr("PK").exists())
 
 
 def _set_or_remove(fields: dict[str, Any]) -> tuple[str, dict[str, str], dict[str, Any], str]:
@@ -158,7 +169,8 @@ def _set_or_remove(fields: dict[str, Any]) -> tuple[str, dict[str, str], dict[st
 def set_fields(conversation_id: str, fields: dict[str, Any], at: str) -> Item:
     """Update header fields (status, priority, assignee...); the caller copies them onto participant rows."""
     sets, names, values, removes = _set_or_remove(fields)
-    expression = f"SET {sets + ', ' if sets else ''}lastUpdated = :at" + (f" REMOVE {removes}" if removes else "")
+    expression = f"SET {sets + ', ' if sets else ''}lastUpdated = :at, publicUpdated = :at" + \
+        (f" REMOVE {removes}" if removes else "")
     return table.update(header_key(conversation_id), expression, names=names, values={**values, ":at": at},
                         condition=table.attr("PK").exists())
 

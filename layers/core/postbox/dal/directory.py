@@ -46,8 +46,12 @@ def get_users(user_ids: list[str]) -> dict[str, Item]:
     return {item["id"]: item for item in found.values()}
 
 
+def settings_key() -> Key:
+    return keys.directory_key(SETTINGS, SETTINGS_ID)
+
+
 def get_settings_entry() -> Item:
-    return table.get(keys.directory_key(SETTINGS, SETTINGS_ID)) or {}
+    return table.get(settings_key()) or {}
 
 
 def role_rows(target_type: str, target_id: str, *, consistent: bool = False) -> dict[str, str]:

@@ -297,6 +297,20 @@ def is_ticket_manager(user: Item | None, group: str | None) -> bool:
     return holds_ticket_authority(user) or in_feedback_group(user, group)
 
 
+def ticket_manager_keys(caller: Caller) -> list[Key]:
+    """What deciding whether the caller manages tickets reads (the caller and the directory settings), to ride
+    along a request's BatchGetItem."""
+    return [caller_key(caller), store.settings_key()]
+
+
+def manages_tickets_in(caller: Caller, found: dict[tuple[str, str], Item]) -> bool:
+    """is_ticket_manager from the items ticket_manager_keys read."""
+    if caller.is_app:
+        return False
+    settings = found.get(key_pair(store.settings_key())) or {}
+    return is_ticket_manager(found.get(key_pair(caller_key(caller))), settings.get("feedback_recipients_group"))
+
+
 @dataclass(frozen=True)
 class ConversationAccess:
     actor: Actor

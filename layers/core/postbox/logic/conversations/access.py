@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from postbox.auth import Caller
 from postbox.dal import conversations as store
+from postbox.dal.directory import settings_key
 from postbox.dal.table import Item, key_pair
 from postbox.ids import is_uid
 from postbox.logic.permissions import (
@@ -14,6 +15,7 @@ from postbox.logic.permissions import (
     holds_ticket_authority,
     in_feedback_group,
     load_actor,
+    ticket_manager_keys,
 )
 
 
@@ -64,8 +66,12 @@ class Context:
 def load_context(caller: Caller, conversation_id: str) -> Context:
     if not is_uid(conversation_id):
         return Context(ConversationAccess(load_actor(caller), None, None))
-    found = store.load_for(conversation_id, caller.id, caller_key(caller))
+    # The directory settings ride along, so whether the caller manages tickets (which internal notes and which
+    # summary they see) costs no request of its own.
+    found = store.load_for(conversation_id, caller.id, *ticket_manager_keys(caller))
     header = found.get(key_pair(store.header_key(conversation_id)))
     row = found.get(key_pair(store.participant_key(conversation_id, caller.id))) if not caller.is_app else None
     entry = found.get(key_pair(caller_key(caller)))
-    return Context(ConversationAccess(Actor(caller, entry), header, row))
+    settings = found.get(key_pair(settings_key())) or {}
+    return Context(ConversationAccess(Actor(caller, entry), header, row),
+                   (settings.get("feedback_recipients_group"),))

@@ -35,7 +35,10 @@ def _new_conversation(*, subject: str, text: str, sender: Actor | None, message_
     header = {"id": cid, "subject": subject, "messageType": message_type, "status": status, "priority": priority,
               "assignee": None, "assigneeName": None, "lastSender": sender_id, "lastSenderName": sender_name,
               "lastMessage": now, "messageCount": 1, "created": now, "lastUpdated": now, "createdBy": sender_id,
-              "createdByName": sender_name if sender_id else None}
+              "createdByName": sender_name if sender_id else None,
+              # The summary over the messages everyone sees (internal notes leave it alone: store.record_reply).
+              "publicSender": sender_id, "publicSenderName": sender_name, "publicMessage": now, "publicUpdated": now,
+              "noteCount": 0}
     message = {"id": new_uid(), "text": text, "sender": sender_id, "senderName": sender_name, "internal": False,
                "attachments": attachment_summaries(attachments), "created": now, "lastUpdated": now,
                "metaData": f"User-agent: {user_agent}"}

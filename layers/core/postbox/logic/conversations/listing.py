@@ -11,7 +11,7 @@ from postbox.errors import Forbidden
 from postbox.logic.conversations.batch import PARALLEL_UPDATES
 from postbox.logic.conversations.filters import ListQuery, filter_conditions, query_conditions
 from postbox.logic.conversations.rendering import entity
-from postbox.logic.permissions import feedback_group, holds_ticket_authority, in_feedback_group, load_actor
+from postbox.logic.permissions import manages_tickets_in, ticket_manager_keys
 from postbox.settings import LimitsSettings
 
 
@@ -31,17 +31,15 @@ def list_for(caller: Caller, query: ListQuery) -> tuple[list[dict[str, Any]], di
     else:
         rows = feed.fetch(feed_query, limit=LimitsSettings.get().PAGE_SIZE_MAX).items
         pager = None
-    headers = store.get_headers([row["id"] for row in rows]) if rows else {}
-    show_internal = False
+    # Whether the caller sees internal notes (and the summary over them) rides along the headers' BatchGetItem.
+    headers, found = store.load_headers([row["id"] for row in rows], *ticket_manager_keys(caller)) if rows \
+        else ({}, {})
+    show_internal = manages_tickets_in(caller, found)
     messages: dict[str, list[Item]] = {}
     if query.wants_messages and rows:
         wanted = [row["id"] for row in rows]
         with ThreadPoolExecutor(max_workers=min(PARALLEL_UPDATES, len(wanted))) as pool:
             messages = dict(zip(wanted, pool.map(store.messages, wanted), strict=True))
-        if any(m.get("internal") for found in messages.values() for m in found):
-            actor = load_actor(caller)
-            entry = actor.entry if actor.is_user else None
-            show_internal = holds_ticket_authority(entry) or in_feedback_group(entry, feedback_group())
     out = []
     for row in rows:
         header = headers.get(row["id"])

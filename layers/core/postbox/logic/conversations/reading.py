@@ -32,9 +32,8 @@ def get(caller: Caller, conversation_id: str, *, mark_read: bool, with_participa
         rows: list[Item] | None = [i for i in items if i.get("type") == "inbox"]
     else:
         messages, rows = store.messages(ctx.cid) if with_messages else [], None
-    internal = with_messages and any(m.get("internal") for m in messages)   # else the group need not be read
-    return entity(ctx.header, messages if with_messages else None, rows, row,
-                  show_internal=internal and ctx.manages_tickets())
+    # Internal notes, and the summary over them, for ticket managers only (the feedback group rode along).
+    return entity(ctx.header, messages if with_messages else None, rows, row, show_internal=ctx.manages_tickets())
 
 
 def attachment_download(caller: Caller, conversation_id: str, message_id: str, file_id: str) -> str:

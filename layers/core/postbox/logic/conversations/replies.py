@@ -43,7 +43,7 @@ def reply(caller: Caller, conversation_id: str, text: str, *, internal: bool, at
         link(files, ctx.cid, message, [store.message_item(ctx.cid, message)])
     else:
         store.put_message(ctx.cid, message)
-    header = store.record_reply(ctx.cid, sender=caller.id, sender_name=sender_name, at=now, counted=not internal)
+    header = store.record_reply(ctx.cid, sender=caller.id, sender_name=sender_name, at=now, internal=internal)
     rows = store.participants(ctx.cid)
     managers = _managers(rows, ctx) if internal else set()
     preview = LimitsSettings.get().INBOX_PREVIEW_CHARS
