@@ -112,6 +112,7 @@ export class Inbox {
       for (const id of [...this.picked]) if (!this.get(id)) this.picked.delete(id);
       clearError('network');
       clearError('load');
+      this.fillView();
     } catch (error) {
       if (generation === this.generation) {
         // Stale rows would lie about the view: show none, say why, offer to try again.
@@ -129,6 +130,16 @@ export class Inbox {
     }
   }
 
+  /** The observer speaks only when "Load more" moves in or out of view: a page that left it in view asks for the
+   * next one itself, once the page is drawn. */
+  fillView() {
+    requestAnimationFrame(() => {
+      const more = $('#more');
+      if (more.hidden || document.activeElement === more || !this.cursor) return;
+      if (more.getBoundingClientRect().top < window.innerHeight + 400) this.loadMore({ auto: true });
+    });
+  }
+
   async loadMore({ auto = false } = {}) {
     if (!this.cursor || this.loading) return;
     const generation = this.generation;
@@ -143,6 +154,7 @@ export class Inbox {
       this.remember(page);
       this.cursor = page.next_cursor;
       if (!auto) announce(t('list.loaded', { n: page.items.length }));
+      this.fillView();
     } catch (error) {
       this.onError(error, () => this.loadMore());
     } finally {
