@@ -43,9 +43,13 @@ def key_attr(name: str) -> "KeyAttr":
 
 @cache
 def client():
-    import boto3  # cold start: see above
+    from botocore.config import Config  # cold start: see above
 
-    return boto3.client("dynamodb")
+    from postbox.integrations import aws_client
+
+    # Connections are opened on demand; the pool keeps as many as the widest thread pool reading through this client
+    # (the stream publisher reads counters in up to MQTT_PUBLISH_CONCURRENCY threads, at most 64).
+    return aws_client("dynamodb", config=Config(max_pool_connections=64))
 
 
 @cache
