@@ -8,6 +8,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextvars import copy_context
 from functools import cache
 from typing import Protocol
 
@@ -47,6 +48,7 @@ class _Publish:
     def __init__(self, topic: str, payload: Payload, qos: int, retain: bool):
         self.topic, self.payload, self.qos, self.retain = topic, payload, qos, retain
         self.future: Future[None] = Future()
+        self.context = copy_context()  # the worker sends it in the context it was given in, as the caller would
 
 
 class ConcurrentPublisher:
@@ -83,8 +85,7 @@ class ConcurrentPublisher:
         """Send `job`, then every publish queued behind it on its topic."""
         while job is not None:
             try:
-                payload = job.payload() if callable(job.payload) else job.payload
-                self.publisher.publish(job.topic, payload, job.qos, job.retain)
+                job.context.run(self._send, job)
             except Exception as error:  # reported on the record's future; the next publish of the topic still goes
                 job.future.set_exception(error)
             else:
@@ -96,6 +97,10 @@ class ConcurrentPublisher:
                 else:
                     del self._lanes[job.topic]
                     job = None
+
+    def _send(self, job: _Publish) -> None:
+        payload = job.payload() if callable(job.payload) else job.payload
+        self.publisher.publish(job.topic, payload, job.qos, job.retain)
 
     def take(self) -> list[Future[None]]:
         """The futures of the publishes given since the last call."""
