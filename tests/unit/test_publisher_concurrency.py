@@ -237,3 +237,26 @@ def test_the_unread_count_is_read_when_its_publish_goes():
     run.finish()
     [sent] = mqtt.published
     assert sent.json()["unread"] == 7
+
+
+def test_threads_that_need_a_client_at_once_share_the_one_built():
+    from postbox.integrations import built_once
+
+    builds: list[object] = []
+
+    @built_once
+    def client() -> object:
+        time.sleep(0.05)  # long enough for every thread to ask before it is built
+        builds.append(object())
+        return builds[-1]
+
+    got: list[object] = []
+    threads = [threading.Thread(target=lambda: got.append(client())) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT)
+    assert len(builds) == 1
+    assert got == builds * 8
+    client.cache_clear()
+    assert client() is not builds[0]

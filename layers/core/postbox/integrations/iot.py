@@ -9,10 +9,9 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextvars import copy_context
-from functools import cache
 from typing import Protocol
 
-from postbox.integrations import aws_client
+from postbox.integrations import aws_client, built_once
 from postbox.settings import MqttSettings
 
 # A payload, or what builds it once its turn on its topic has come (the unread count it carries is read then).
@@ -25,7 +24,7 @@ class Publisher(Protocol):
     def publish(self, topic: str, payload: bytes, qos: int, retain: bool) -> None: ...
 
 
-@cache
+@built_once
 def client():
     from botocore.config import Config  # cold start: boto3 loads with the first call, not at import
 
