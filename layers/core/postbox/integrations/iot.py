@@ -85,7 +85,7 @@ class ConcurrentPublisher:
         while job is not None:
             try:
                 job.context.run(self._send, job)
-            except Exception as error:  # reported on the record's future; the next publish of the topic still goes
+            except BaseException as error:  # reported on the record's future; the topic's next publish still goes
                 job.future.set_exception(error)
             else:
                 job.future.set_result(None)
