@@ -260,3 +260,20 @@ def test_threads_that_need_a_client_at_once_share_the_one_built():
     assert got == builds * 8
     client.cache_clear()
     assert client() is not builds[0]
+
+
+@pytest.mark.parametrize(("in_flight", "pool"), [("40", 40), ("16", 16), ("1", 10)])
+def test_the_iot_client_pools_a_connection_for_every_publish_in_flight(settings, in_flight, pool):
+    from postbox.integrations import iot
+
+    settings(MQTT_PUBLISH_CONCURRENCY=in_flight, AWS_DEFAULT_REGION="us-east-1")
+    assert iot.client().meta.config.max_pool_connections == pool
+
+
+@pytest.mark.parametrize("value", ["0", "65", "many"])
+def test_the_concurrency_setting_is_checked(settings, value):
+    from postbox.settings import MqttSettings, SettingsError
+
+    settings(MQTT_PUBLISH_CONCURRENCY=value)
+    with pytest.raises(SettingsError, match="MQTT_PUBLISH_CONCURRENCY"):
+        MqttSettings.get()
