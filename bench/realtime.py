@@ -244,7 +244,7 @@ def _publisher_handler(endpoint: str, cert: str, topic_base: str, concurrency: i
                    "MQTT_PUBLISH_CONCURRENCY": str(concurrency), "MQTT_QOS": "1",
                    "TABLE_NAME": "postbox-bench", "CALLBACK_QUEUE_URL": "", "CHANNEL_QUEUE_URL": "",
                    "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
-                   "AWS_SECRET_ACCESS_KEY": "testing"}
+                   "AWS_SECRET_ACCESS_KEY": "testing", "POWERTOOLS_METRICS_DISABLED": "true"}
     saved = {name: os.environ.get(name) for name in environment}
 
     def restore() -> None:
