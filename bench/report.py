@@ -74,6 +74,15 @@ def markdown(results: dict) -> str:
                          f"iot-data client | {throughput['postbox_per_second']:.0f} msg/s | "
                          f"{throughput['ona_per_second']:.0f} msg/s (Ona: connect-publish-disconnect) | "
                          f"{throughput['postbox_per_second'] / throughput['ona_per_second']:.2f}x |")
+    rtt = results.get("throughput_rtt")
+    if rtt:
+        ona = rtt["ona_per_second"]
+        label = (f"publisher throughput, {rtt['messages']} messages, QoS 1, TLS with a {rtt['rtt_ms']:g} ms round trip "
+                 f"injected: the stream publisher's handler, batches of {rtt['batch_size']}")
+        for key, width in (("postbox_per_second", f"{rtt['in_flight']} publishes in flight"),
+                           ("postbox_one_at_a_time_per_second", "one publish at a time")):
+            lines.append(f"| {label}, {width} | {rtt[key]:.0f} msg/s | {ona:.1f} msg/s (Ona: "
+                         f"connect-publish-disconnect) | {rtt[key] / ona:.2f}x |")
     lines += _growth(results.get("growth"))
     if handlers:
         lines += ["", "<details><summary>Cold import of each function</summary>", "",

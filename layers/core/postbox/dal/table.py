@@ -11,6 +11,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from postbox.dal.gate import current_gate
+from postbox.integrations import aws_client, built_once
 from postbox.settings import TableSettings
 
 if TYPE_CHECKING:
@@ -41,11 +42,13 @@ def key_attr(name: str) -> "KeyAttr":
     return Key(name)
 
 
-@cache
+@built_once
 def client():
-    import boto3  # cold start: see above
+    from botocore.config import Config  # cold start: see above
 
-    return boto3.client("dynamodb")
+    # Connections are opened on demand; the pool keeps as many as the widest thread pool reading through this client
+    # (the stream publisher reads counters in up to MQTT_PUBLISH_CONCURRENCY threads, at most 64).
+    return aws_client("dynamodb", config=Config(max_pool_connections=64))
 
 
 @cache
