@@ -107,9 +107,11 @@ class Transition:
     exists: bool         # False when the user has no such entry
 
 
-def transition(user_id: str, source_id: str, change: str, now: str, *, kind: str | None = None) -> Transition:
+def transition(user_id: str, source_id: str, change: str, now: str, *, kind: str | None = None,
+               known: Item | None = None) -> Transition:
     """Apply a state change with its counters: one TransactWriteItems when the entry is in the likely state, else a
-    read and a second one. With `kind`, an entry of another kind counts as absent."""
+    read and a second one. With `kind`, an entry of another kind counts as absent. `known`: what the caller has
+    read of the entry (a conversation's message type, which its per-type counters need), for a better guess."""
     entry_key = keys.inbox_key(user_id, source_id)
     values = {":true": True, ":false": False, ":now": now, ":unread": keys.unread_feed(user_id),
               ":archive": keys.inbox_feed(user_id, archived=True), ":inbox": keys.inbox_feed(user_id)}
@@ -135,7 +137,7 @@ def transition(user_id: str, source_id: str, change: str, now: str, *, kind: str
     read, archived = _LIKELY[change]
     guess = {**entry_key, "type": "inbox", "user_id": user_id, "read": read, "archived": archived,
              **({"kind": "conversation"} if entry_key["PK"].startswith("CONV#") else {}),
-             **({"kind": kind} if kind else {})}
+             **({"kind": kind} if kind else {}), **(known or {})}
     outcome = counters.apply([counters.update(entry_key, user_id, edit)],
                              stored={(entry_key["PK"], entry_key["SK"]): guess})
     entry = outcome.after.get((entry_key["PK"], entry_key["SK"]))
