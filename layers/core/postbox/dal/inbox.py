@@ -24,6 +24,7 @@ class NewEntry:
     truncated: bool
     created_at: str
     sender_name: str | None = None   # shown as "from_name": a message sender's display name
+    notify: bool | None = None       # False: the user had no email or SMS channel when it was written
 
 
 def entry_item(entry: NewEntry) -> Item:
@@ -38,6 +39,7 @@ def entry_item(entry: NewEntry) -> Item:
         "GSI3PK": keys.unread_feed(entry.user_id), "GSI3SK": sort,
         "GSI4PK": keys.source_feed(entry.source_id), "GSI4SK": keys.user_pk(entry.user_id),
         **({"from_name": entry.sender_name} if entry.sender_name else {}),
+        **({"notify": entry.notify} if entry.notify is not None else {}),
     }
 
 
@@ -46,10 +48,11 @@ def existing_keys(entry_keys: list[Key]) -> set[tuple[str, str]]:
 
 
 def write_entries(items: list[Item]) -> int:
-    """Create the entries (with their counters); one that exists meanwhile is left as it is. Returns the number of
-    transactions."""
+    """Create the entries (with their counters), guessing that none exists: one that does fails its condition, is
+    read, and is left as it is. Returns the number written."""
     created = [counters.create(item) for item in items]
-    return counters.apply(created, stored={(c.key["PK"], c.key["SK"]): None for c in created}).transactions
+    outcome = counters.apply(created, stored={(c.key["PK"], c.key["SK"]): None for c in created})
+    return sum(1 for after in outcome.after.values() if after is not None)
 
 
 def user_of(entry_key: Key) -> str:
