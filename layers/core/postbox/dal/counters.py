@@ -22,7 +22,7 @@ from postbox.dal import keys, table
 from postbox.dal.table import Item, Key
 
 COUNTS_SK = "COUNTS"
-VERSION = "version"   # how many changes the item has taken (table.rewrite_versioned): not a count
+VERSION = "version"   # how many changes the item has taken (rewrite_versioned): not a count
 NAMES = ("total", "unread", "conversation_unread")
 ENTRIES_PER_TRANSACTION = 25  # plus one counter update per user: at most 50 of a transaction's 100 actions
 ATTEMPTS = 10
@@ -256,6 +256,29 @@ def update(entry_key: Key, user_id: str, edit: Callable[[Item | None], tuple[str
 # -- rebuilding (`postbox counters rebuild`) ----------------------------------------------------------------------
 
 
+def rewrite_versioned(key: Key, recompute: Callable[[Item | None], dict[str, Any] | None], *,
+                      attempts: int = 10) -> bool:
+    """Replace the attributes of the item at `key` with `recompute(stored)` (None: it is right as it is), written
+    only while its `version` is as read. Every other write of such an item ADDs 1 to `version`, so a change that
+    lands between the read and the write fails the condition, and the item is read and recomputed again. True if
+    written (maintenance: rebuilding counters)."""
+    for attempt in range(attempts):
+        before = table.get(key, consistent=True)
+        wanted = recompute(before)
+        if wanted is None:
+            return False
+        version = (before or {}).get(VERSION)
+        unchanged = Attr(VERSION).eq(version) if version is not None else Attr(VERSION).not_exists()
+        try:
+            table.put({**key, **wanted, VERSION: int(version or 0) + 1}, condition=unchanged)
+            return True
+        except Exception as error:
+            if not table.is_conditional_failure(error):
+                raise
+            table._backoff(attempt)
+    raise RuntimeError(f"{key['PK']} kept changing; run the rebuild again later")
+
+
 def stored_entries(user_id: str) -> list[Item]:
     """Every inbox entry of the user: the `USER#` entries (strongly consistent) and the DHIS2 participant rows
     (through the conversations index, eventually consistent)."""
@@ -272,4 +295,4 @@ def rebuild(user_id: str) -> bool:
     def recomputed(before: Item | None) -> dict[str, int] | None:
         wanted = recount(stored_entries(user_id))
         return None if normalized(before or {}) == wanted else wanted
-    return table.rewrite_versioned(counters_key(user_id), recomputed)
+    return rewrite_versioned(counters_key(user_id), recomputed)

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from boto3.dynamodb.conditions import Attr
 
-from postbox.dal import keys, table
+from postbox.dal import counters, keys, table
 from postbox.dal.table import Item, Key
 
 
@@ -74,7 +74,7 @@ def rebuild_feed_size(partition: str, index: str) -> bool:
     def recomputed(before: Item | None) -> dict[str, int] | None:
         counted = table.count(table.key_attr(keys.INDEX_KEYS[index][0]).eq(partition), index=index)
         return None if int((before or {}).get("messages", 0)) == counted else {"messages": counted}
-    return table.rewrite_versioned({"PK": partition, "SK": FEED_COUNTS_SK}, recomputed)
+    return counters.rewrite_versioned({"PK": partition, "SK": FEED_COUNTS_SK}, recomputed)
 
 
 def get(message_id: str) -> Item | None:
