@@ -667,3 +667,38 @@ def test_a_bad_delete_request_is_400(api, body):
     response = api.post(f"{DIRECTORY}/delete", user="admin", json=body)
     assert response.status_code == 400 and response.get_json()["errors"]
     assert scan() == before
+
+
+def member_counters_and_rows() -> tuple[dict[str, int], dict[str, int]]:
+    """Each container's member counter (0s left out), and its membership rows counted from the table."""
+    counters, rows = {}, {}
+    for (pk, sk), item in scan().items():
+        if sk == "COUNT" and item.get("members"):
+            counters[pk] = item["members"]
+        elif sk.startswith("MEMBER#"):
+            rows[pk] = rows.get(pk, 0) + 1
+    return counters, rows
+
+
+def test_member_counters_equal_the_membership_rows_through_loads_and_deletes(api):
+    counters, rows = member_counters_and_rows()
+    assert counters == rows and rows["DIR#group#field-team"] == 3
+    bob = {**demo_entry("users", "bob"), "groups": ["support"], "authorities": ["ALL"]}
+    load({"users": [bob, {"id": "gina", "username": "gina", "groups": ["field-team", "support"]}]})
+    load({"users": [bob]})  # loaded again: nothing changes
+    counters, rows = member_counters_and_rows()
+    assert counters == rows and (rows["DIR#group#field-team"], rows["DIR#group#support"]) == (3, 3)
+    delete(api, {"users": ["gina"], "groups": ["field-team"]})
+    counters, rows = member_counters_and_rows()
+    assert counters == rows and "DIR#group#field-team" not in rows
+    assert ("DIR#group#field-team", "COUNT") not in scan()  # the counter goes with its group
+
+
+def test_a_membership_written_twice_is_counted_once(aws):
+    from postbox.dal import directory, keys
+
+    load({"groups": [{"id": "g1", "name": "g1"}], "users": [{"id": "u1", "username": "u1", "groups": ["g1"]}]})
+    # a retried or concurrent write of the same changes: the rows are as wanted already, nothing is counted
+    directory.apply_memberships([keys.member_key("group", "g1", "u1"), keys.member_key("group", "g1", "u2")], [])
+    directory.apply_memberships([], [keys.member_key("group", "g1", "u3")])
+    assert directory.member_counts([("group", "g1"), ("group", "g2")]) == {("group", "g1"): 2, ("group", "g2"): None}
