@@ -25,6 +25,8 @@ def main() -> None:
     parser.add_argument("--publishes", type=int, default=500, help="messages for the throughput run")
     parser.add_argument("--repeats", type=int, default=5, help="interpreters per cold-import figure")
     parser.add_argument("--recipients", type=int, default=10_000, help="recipients of the fan-out runs")
+    parser.add_argument("--alert-receivers", type=int, default=10_000,
+                        help="receivers of the Aalam alert run (100000: `python -m bench.fanout 100000` alone)")
     parser.add_argument("--pages", type=int, default=100, help="the deep page of the paging run")
     parser.add_argument("--org-unit", type=int, default=1000, help="recipients of the DHIS2 org-unit conversation")
     parser.add_argument("--docs", default=str(DOCUMENT), help="the document whose tables to rewrite ('' for none)")
@@ -52,7 +54,7 @@ def main() -> None:
     measure("deep_pages", lambda: requests.deep_pages(messages=args.pages * 10 + 10, page_size=10, page=args.pages))
     measure("imports", lambda: imports.cold_imports(args.repeats))
     measure("ona_fanout", lambda: fanout.ona_fanout(args.recipients))
-    measure("alert_fanout", lambda: fanout.alert_fanout(args.recipients))
+    measure("alert_fanout", lambda: fanout.alert_fanout(args.alert_receivers))
     measure("dhis2_org_unit", lambda: fanout.dhis2_org_unit(args.org_unit))
 
     def through_the_local_stack() -> None:
