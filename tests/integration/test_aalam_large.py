@@ -6,10 +6,9 @@ The demo directory is small, so most tests lower the request's own limit (SYNC_R
 expansion step (MEMBERS_PER_STEP) to send its users through the queued path in several steps."""
 
 import pytest
+from support.table import entry_owners, inbox_entries
 from test_aalam import inbox_events, load, message, send, table_items
 from test_fault_injection import assert_counters_match_a_recount
-
-from support.table import entry_owners, inbox_entries
 
 USERS = ("alice", "bob", "carol", "dave", "erin", "admin", "frank", "root")
 

@@ -702,3 +702,23 @@ def test_a_membership_written_twice_is_counted_once(aws):
     directory.apply_memberships([keys.member_key("group", "g1", "u1"), keys.member_key("group", "g1", "u2")], [])
     directory.apply_memberships([], [keys.member_key("group", "g1", "u3")])
     assert directory.member_counts([("group", "g1"), ("group", "g2")]) == {("group", "g1"): 2, ("group", "g2"): None}
+
+
+def test_cli_recount_sets_the_counters_of_a_directory_written_before_them(directory, capsys, monkeypatch):
+    from postbox.dal import keys, table
+    from postbox_local.cli import main
+
+    expected, _ = member_counters_and_rows()
+    for pk in expected:  # as a directory written before the counters: none
+        table.delete({"PK": pk, "SK": "COUNT"})
+    table.update(keys.directory_key("orgunit", "OuDistrict1"), "SET #u = :n", names={"#u": "users"},
+                 values={":n": 0})
+    monkeypatch.setenv("TABLE_NAME", "postbox-local")
+
+    assert main(["directory", "recount", "--aws"]) == 0
+
+    assert capsys.readouterr().out.strip() == (
+        "counted the members of 6 groups, org units and authorities in postbox-local")  # 2, 2 and 2
+    counters, rows = member_counters_and_rows()
+    assert counters == rows == expected
+    assert table.get(keys.directory_key("orgunit", "OuDistrict1"))["users"] == rows["DIR#orgunit#OuDistrict1"]

@@ -188,6 +188,16 @@ def member_counts(containers: list[tuple[str, str]], *, consistent: bool = False
     return result
 
 
+def recount_members(container_kind: str, container_id: str) -> int:
+    """Set a container's member counter to the number of its membership rows, read with Select=COUNT: maintenance
+    only (`postbox directory recount`), never on a request or stream path."""
+    pk = keys.directory_key(container_kind, container_id)["PK"]
+    count = table.count(table.key_attr("PK").eq(pk) & table.key_attr("SK").begins_with(keys.MEMBER_PREFIX),
+                        consistent=True)
+    table.update(keys.member_count_key(container_kind, container_id), "SET members = :n", values={":n": count})
+    return count
+
+
 def apply_memberships(added: list[Key], removed: list[Key]) -> None:
     """Put and delete membership rows (keys.member_key) with their containers' counters, in transactions."""
     changes = {table.key_pair(key): (key, True) for key in added}

@@ -154,6 +154,22 @@ def delete(deletion: DirectoryDeletion) -> DirectoryWriteSummary:
                                  apps=len(deletion.apps))
 
 
+def recount_members() -> int:
+    """Maintenance for a directory written before member counters existed (docs/aalam.md#large-alerts): every
+    group's, org unit's and authority's counter set from its membership rows, and the org units' user counts.
+    Run it while nothing else writes the directory. Returns how many containers were counted."""
+    users = store.entries_of_kind(store.USER)
+    containers = [(store.GROUP, group["id"]) for group in store.entries_of_kind(store.GROUP)]
+    units = [unit["id"] for unit in store.entries_of_kind(store.ORG_UNIT)]
+    containers += [(store.ORG_UNIT, unit_id) for unit_id in units]
+    containers += [(store.AUTHORITY, authority)
+                   for authority in sorted({a for user in users for a in user.get("authorities") or []})]
+    for kind, container_id in containers:
+        store.recount_members(kind, container_id)
+    _recount_org_units(units)
+    return len(containers)
+
+
 def _drop_parent(unit_ids: set[str]) -> None:
     """Children of deleted org units become top-level units (no dangling `parent`)."""
     for unit in store.entries_of_kind(store.ORG_UNIT):
