@@ -81,6 +81,7 @@ def cmd_directory_recount(args: argparse.Namespace) -> int:
     _use_local_stack(args)
     if args.table:
         os.environ["TABLE_NAME"] = args.table
+    # the layer loads only for the commands that use it: a quick start
     from postbox.logic.directory import recount_members
     from postbox.settings import TableSettings, reset
 
