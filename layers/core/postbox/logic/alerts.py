@@ -90,7 +90,7 @@ def send_alert(caller: Caller, request: SendAlertIn) -> SentAlertOut:
         private_data=message.private_data, created_at=iso(created))
     # One transaction: the alert (unless notify-only) with its receiver chunk, or with its expansion jobs.
     item = store.alert_item(alert, receivers.count)
-    transient = {} if message.persist else {
+    transient: dict[str, Any] = {} if message.persist else {
         "transient": render_alert(item, isread=False), "created_at": alert.created_at,
         "expires_at": int((created + timedelta(seconds=store.TRANSIENT_TTL_SECONDS)).timestamp())}
     store.put_new([*([item] if message.persist else []),
