@@ -35,6 +35,17 @@ def idle_cpu(pid: int, seconds: float = 20.0, settle: float = 8.0) -> float:
     return (cpu_seconds(pid) - start_cpu) / (time.monotonic() - start)
 
 
+def wait_idle(pid: int, *, below: float = 0.05, timeout: float = 600.0) -> float:
+    """Seconds until the process uses less than `below` of a core over a second (its pipeline has drained)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        before, at = cpu_seconds(pid), time.monotonic()
+        time.sleep(1.0)
+        if (cpu_seconds(pid) - before) / (time.monotonic() - at) < below:
+            return time.monotonic() - started
+    raise RuntimeError(f"the stack stayed busy for {timeout:.0f} s")
+
+
 def send_many(url: str, messages: int, *, sender: str = "alice", recipient: str = "bob", workers: int = 8) -> float:
     """`messages` user messages from `sender` to `recipient`, `workers` at a time; returns the seconds taken."""
     import requests

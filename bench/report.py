@@ -77,6 +77,16 @@ def markdown(results: dict) -> str:
                          f"iot-data client | {throughput['postbox_per_second']:.0f} msg/s | "
                          f"{throughput['ona_per_second']:.0f} msg/s (Ona: connect-publish-disconnect) | "
                          f"{throughput['postbox_per_second'] / throughput['ona_per_second']:.2f}x |")
+    rtt = results.get("throughput_rtt")
+    if rtt:
+        ona = rtt["ona_per_second"]
+        label = (f"publisher throughput, {rtt['messages']} messages, QoS 1, TLS with a {rtt['rtt_ms']:g} ms round trip "
+                 f"injected: the stream publisher's handler, batches of {rtt['batch_size']}")
+        for key, width in (("postbox_per_second", f"{rtt['in_flight']} publishes in flight"),
+                           ("postbox_one_at_a_time_per_second", "one publish at a time")):
+            lines.append(f"| {label}, {width} | {rtt[key]:.0f} msg/s | {ona:.1f} msg/s (Ona: "
+                         f"connect-publish-disconnect) | {rtt[key] / ona:.2f}x |")
+    lines += _growth(results.get("growth"))
     if handlers:
         lines += ["", "<details><summary>Cold import of each function</summary>", "",
                   "| function | cold import | ratio to boto3 + client |", "|---|---|---|"]
@@ -87,6 +97,36 @@ def markdown(results: dict) -> str:
         lines += ["", "Not measured in this run (the rows above are what did complete):", ""]
         lines += [f"- `{name}`: {' '.join(str(error).split())[:200]}" for name, error in failed.items()]
     return "\n".join(lines)
+
+
+def _growth(growth: dict | None) -> list[str]:
+    """The growth run: each request and delivery fresh and as one user's data grows, the burst, the footprint."""
+    if not growth:
+        return []
+    rows = growth["p50_ms"]
+    stages = [stage for stage in next(iter(rows.values())) if stage not in ("ratio", "ratio_to")]
+    grown = stages[-1]
+    lines = ["", f"As data grows (local stack, p50 of {growth['samples']} samples; a column named by a number is "
+             "after that many messages to one user, whose inbox then holds as many entries):", "",
+             "| measure | " + " | ".join(f"{stage} (ms)" for stage in stages) + " | ratio (target 1.3x) |",
+             "|---|" + "---|" * (len(stages) + 1)]
+    for name, values in rows.items():
+        base = "" if values["ratio_to"] == "fresh" else f" to {values['ratio_to']}"
+        lines.append(f"| {name} | " + " | ".join(f"{values[stage]:.1f}" for stage in stages) +
+                     f" | {values['ratio']:.2f}x{base} |")
+    lines += ["", "| measure | result | baseline / target | ratio |", "|---|---|---|---|"]
+    burst = growth.get("burst")
+    if burst:
+        lines.append(f"| pipeline: a burst of {burst['messages']} messages from {burst['senders']} senders, until the "
+                     f"last reached its inbox topic | {burst['messages_per_second']:.1f} msg/s (sent in "
+                     f"{burst['send_seconds']:.1f} s, all delivered after {burst['until_last_delivered_seconds']:.1f} "
+                     f"s) | 30 msg/s | {burst['messages_per_second'] / 30:.2f}x |")
+    rss, idle = growth["rss_mib"], growth["idle_cpu"]
+    lines.append(f"| local stack memory after {grown} messages | {rss['grown']:.0f} MiB | {rss['fresh']:.0f} MiB "
+                 f"fresh (target 1.5x) | {rss['ratio']:.2f}x |")
+    lines.append(f"| local stack idle CPU, fresh and after {grown} messages | {idle['fresh']:.1%} and "
+                 f"{idle['grown']:.1%} of a core | 2% of a core | {max(idle.values()) / 0.02:.2f}x |")
+    return lines
 
 
 def summary(results: dict) -> str:

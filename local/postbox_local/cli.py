@@ -1,4 +1,5 @@
-"""The `postbox` command: local | token | directory load | directory recount | listen | redrive.
+"""The `postbox` command: local | token | directory load | directory recount | listen | redrive | counters rebuild |
+web publish.
 
 Every command talks to the local stack unless told otherwise (`--aws`, or AWS_* variables). Errors print
 one line, not a traceback.
@@ -182,6 +183,21 @@ def cmd_redrive(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
+def cmd_counters_rebuild(args: argparse.Namespace) -> int:
+    _use_local_stack(args)
+    if args.table:
+        os.environ["TABLE_NAME"] = args.table
+    # the layer loads only for the commands that use it: a quick start
+    from postbox.settings import reset
+    from postbox_local.recount import rebuild_all
+
+    reset()  # TABLE_NAME may have just changed
+    done = rebuild_all(set(args.user) if args.user else None, progress=print)
+    print(f"recounted {done.users} user(s) ({done.users_fixed} rebuilt) and {done.feeds} feed(s) "
+          f"({done.feeds_fixed} rebuilt)")
+    return 0
+
+
 def cmd_web_publish(args: argparse.Namespace) -> int:
 
     session = boto3.session.Session(region_name=args.region)
@@ -253,6 +269,14 @@ def parser() -> argparse.ArgumentParser:
     redrive_cmd.add_argument("--queue-url", help="the StreamFailureQueueUrl output (default: the local stack's)")
     redrive_cmd.add_argument("--aws", action="store_true", help="use your AWS credentials instead of the local stack")
     redrive_cmd.set_defaults(run=cmd_redrive)
+
+    counters = commands.add_parser("counters", help="the inbox and feed counters")
+    counters_commands = counters.add_subparsers(dest="action", required=True)
+    rebuild = counters_commands.add_parser("rebuild", help="recount every counter from the stored data")
+    rebuild.add_argument("--user", action="append", help="only this user's counters (repeatable)")
+    rebuild.add_argument("--table", help="the table (default: the local stack's, or TABLE_NAME)")
+    rebuild.add_argument("--aws", action="store_true", help="use your AWS credentials instead of the local stack")
+    rebuild.set_defaults(run=cmd_counters_rebuild)
 
     web = commands.add_parser("web", help="the web inbox")
     web_commands = web.add_subparsers(dest="action", required=True)

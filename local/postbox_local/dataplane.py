@@ -84,6 +84,8 @@ def serve(dataplane: IotDataPlane, port: int, ssl_context: tuple[str, str] | Non
         protocol_version = "HTTP/1.1"
 
         def setup(self) -> None:
+            if isinstance(self.request, ssl.SSLSocket):
+                self.request.do_handshake()  # here, in the connection's thread: the accepting one never waits on it
             super().setup()
             # Headers and body are two writes: without this, delayed ACKs stall every kept-alive response.
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -113,5 +115,5 @@ def serve(dataplane: IotDataPlane, port: int, ssl_context: tuple[str, str] | Non
     if ssl_context:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(*ssl_context)
-        server.socket = context.wrap_socket(server.socket, server_side=True)
+        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     return server

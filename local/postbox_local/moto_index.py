@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from postbox_local import moto_streams
+from postbox_local import moto_responses, moto_streams
 from postbox_local.moto_streams import LOCK
 
 ENABLED = True
@@ -356,6 +356,7 @@ def install() -> None:
         DynamoHandler.call_action = _locked(DynamoHandler.call_action)
         DynamoDBStreamsHandler.call_action = _locked(DynamoDBStreamsHandler.call_action)
         moto_streams.patch()
+        moto_responses.patch()
         _installed = True
 
 

@@ -199,7 +199,8 @@ def function_environment(function: str) -> dict[str, Any]:
 # without a stack: the OpenAPI document, the cold-import benchmark, the settings tests.
 EXAMPLE_VALUES = {
     "IOT_DATA_ENDPOINT": "https://example-ats.iot.us-east-1.amazonaws.com", "MQTT_QOS": "1", "MQTT_RETAIN": "false",
-    "MQTT_TOPIC_BASE": "postbox", "MQTT_FULL_PAYLOAD": "false", "AALAM_DATE_FORMAT": "iso8601",
+    "MQTT_TOPIC_BASE": "postbox", "MQTT_FULL_PAYLOAD": "false", "MQTT_PUBLISH_CONCURRENCY": "16",
+    "AALAM_DATE_FORMAT": "iso8601",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     "CALLBACK_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/callbacks.fifo",
     "CHANNEL_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/channels",

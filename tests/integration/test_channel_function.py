@@ -1,7 +1,8 @@
 """Email and SMS channels (docs/channels.md) on moto: the publisher queues a job per recipient of each new message,
-conversation, reply and alert; the channel function (driven by the stream pump, as Lambda's SQS event source
-would) sends the email through SES and the SMS through SNS to those who opted in, at most once each. What moto
-recorded is read through the local stack's outbox (GET /local/outbox)."""
+conversation, reply and alert (an Ona message's recipients only if they have a channel); the channel function
+(driven by the stream pump, as Lambda's SQS event source would) sends the email through SES and the SMS through
+SNS to those who opted in, at most once each. What moto recorded is read through the local stack's outbox
+(GET /local/outbox)."""
 
 import json
 from email import message_from_string, policy
@@ -127,6 +128,35 @@ def test_a_conversation_and_its_replies_reach_the_other_participants(api, stream
     stream.drain()
     assert [e["text"] for e in outbox(cid) if e["channel"] == "sms"] == ["A new one is on its way", "Shipped"]
     assert len(outbox(cid)) == 3
+
+
+def test_only_recipients_with_a_channel_cost_a_job(api, stream):
+    """The fan-out notes on each entry whether its user has a channel; the publisher queues no job for the others
+    (most users), and one who opts in later is notified of what arrives from then on."""
+    from postbox.integrations import queues
+
+    jobs: list[str] = []
+
+    def count(params, **_):
+        jobs.extend([params["MessageBody"]] if "MessageBody" in params else
+                    [entry["MessageBody"] for entry in params.get("Entries", [])])
+
+    events = queues.client().meta.events
+    events.register("provide-client-params.sqs.SendMessage", count)
+    events.register("provide-client-params.sqs.SendMessageBatch", count)
+    try:
+        opt_in(api, "bob", notify_email=True)
+        first = post(api, "carol", "Only bob has a channel")      # to alice, bob and erin
+        stream.drain()
+        assert [json.loads(job)["user_id"] for job in jobs] == ["bob"] and sent(first) == [("email", "bob@example.org")]
+        opt_in(api, "alice", notify_email=True)
+        second = post(api, "carol", "Alice has one now")
+        stream.drain()
+    finally:
+        events.unregister("provide-client-params.sqs.SendMessage", count)
+        events.unregister("provide-client-params.sqs.SendMessageBatch", count)
+    assert sorted(json.loads(job)["user_id"] for job in jobs[1:]) == ["alice", "bob"]
+    assert sent(second) == [("email", "alice@example.org"), ("email", "bob@example.org")]
 
 
 def test_internal_notes_reach_only_ticket_managers(api, stream):

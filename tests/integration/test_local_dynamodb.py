@@ -290,3 +290,52 @@ def test_concurrent_writes_and_queries_on_the_moto_server():
         assert client.describe_table(TableName=TABLE)["Table"]["ItemCount"] >= 0
     finally:
         server.stop()
+
+
+def test_data_plane_answers_are_moto_s_own(ddb, monkeypatch):
+    """local/postbox_local/moto_responses.py writes data-plane answers with json.dumps: every call here answers
+    exactly as through moto's own serializer (binary, number, set, list, map, null and boolean attributes, paging
+    keys, consumed capacity, unprocessed items, old values)."""
+    import json
+    from types import SimpleNamespace
+
+    from postbox_local import moto_responses
+
+    written = []
+    monkeypatch.setattr(moto_responses, "json", SimpleNamespace(
+        dumps=lambda value, **kwargs: written.append(value) or json.dumps(value, **kwargs)))
+    rich = {"PK": {"S": "p0"}, "SK": {"S": "rich"}, "b": {"B": b"\x00\xff"}, "bs": {"BS": [b"\x01", b"\x02"]},
+            "n": {"N": "1.50"}, "ns": {"NS": ["1", "2"]}, "ss": {"SS": ["x", "y"]}, "nul": {"NULL": True},
+            "l": {"L": [{"BOOL": False}, {"M": {"k": {"S": "ü"}}}]}, "G1PK": {"S": "g0"}, "G1SK": {"S": "a"}}
+    key = {"PK": {"S": "p0"}, "SK": {"S": "rich"}}
+    calls = [
+        ("put_item", {"Item": rich, "ReturnConsumedCapacity": "TOTAL"}),
+        ("get_item", {"Key": key}),
+        ("batch_get_item", {"RequestItems": {TABLE: {"Keys": [key, {"PK": {"S": "p9"}, "SK": {"S": "none"}}]}}}),
+        ("query", {"KeyConditionExpression": "PK = :p", "ExpressionAttributeValues": {":p": {"S": "p0"}}, "Limit": 1}),
+        ("query", {"IndexName": "GSI1", "KeyConditionExpression": "G1PK = :g",
+                   "ExpressionAttributeValues": {":g": {"S": "g0"}}, "Select": "COUNT"}),
+        ("update_item", {"Key": key, "UpdateExpression": "ADD c :one", "ReturnValues": "ALL_NEW",
+                         "ExpressionAttributeValues": {":one": {"N": "1"}}}),
+        ("batch_write_item", {"RequestItems": {TABLE: [{"PutRequest": {"Item": {**rich, "SK": {"S": "copy"}}}}]}}),
+        ("transact_write_items", {"TransactItems": [{"Update": {"TableName": TABLE, "Key": key,
+                                                                "UpdateExpression": "ADD c :one",
+                                                                "ExpressionAttributeValues": {":one": {"N": "1"}}}}]}),
+        ("delete_item", {"Key": {"PK": {"S": "p0"}, "SK": {"S": "copy"}}, "ReturnValues": "ALL_OLD"}),
+    ]
+    for name, params in calls:
+        params = params if "RequestItems" in params or "TransactItems" in params else {"TableName": TABLE, **params}
+        answers = []
+        for fast in (True, False):
+            ddb.put_item(TableName=TABLE, Item=rich)   # the same state before each answer
+            ddb.put_item(TableName=TABLE, Item={**rich, "SK": {"S": "copy"}})
+            moto_responses.ENABLED = fast
+            before = len(written)
+            try:
+                answer = getattr(ddb, name)(**params)
+            finally:
+                moto_responses.ENABLED = True
+            assert (len(written) > before) == fast, name   # the fast path answered, then moto's own
+            answer.pop("ResponseMetadata")
+            answers.append(answer)
+        assert answers[0] == answers[1], name

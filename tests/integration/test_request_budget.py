@@ -170,3 +170,23 @@ def test_a_page_number_first_page_costs_the_same_at_10_and_10000_messages(api):
     many, many_links = first_page()
     assert "page=2500&" in many_links.split(", ")[-1] and many_links.endswith('rel="last"')
     assert few == many == {"BatchGetItem": 1, "Query": 1, "GetItem": 1}
+
+
+@pytest.mark.parametrize("conversations", [2, 40])
+def test_the_dhis2_apps_list_and_unread_count_read_their_totals_from_counters(api, conversations):
+    """The Messaging app's two requests per folder: a page of one message type, and that type's unread count
+    (`pageSize=1`, reading `pager.total`). Their totals are one GetItem of the caller's counters, not a count."""
+    from support.dhis2 import MC, create, feedback
+
+    private = [create(api, "alice", subject=f"Private {n}", users=("bob",)) for n in range(conversations)]
+    feedback(api, "bob", subject="A ticket")   # another type, not counted in PRIVATE
+    assert api.post(f"{MC}/read", user="bob", json=private[:1]).status_code == 200
+    folder = {"filter": "messageType:eq:PRIVATE", "pageSize": "35", "page": "1", "fields": "id,read",
+              "order": "lastMessage:desc"}
+    unread = {"filter": ["read:eq:false", "messageType:eq:PRIVATE"], "pageSize": "1", "fields": "read"}
+    for query, total in ((folder, conversations), (unread, conversations - 1)):
+        with dynamodb_requests() as calls:
+            response = api.get(MC, user="bob", query_string=query)
+        assert response.status_code == 200
+        assert response.get_json()["pager"]["total"] == total
+        assert calls["GetItem"] == 1 and calls["Query"] == 1, calls   # the counters, then the page itself

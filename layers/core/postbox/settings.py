@@ -122,6 +122,8 @@ class MqttSettings(EnvSettings):
     MQTT_RETAIN: bool = False
     MQTT_TOPIC_BASE: str = "postbox"
     MQTT_FULL_PAYLOAD: bool = False
+    # The stream publisher's publishes in flight at once per invocation (docs/realtime.md#publishing-concurrently).
+    MQTT_PUBLISH_CONCURRENCY: int = Field(default=16, ge=1, le=64)
 
     @field_validator("MQTT_QOS", mode="before")
     @classmethod

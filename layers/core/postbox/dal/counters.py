@@ -2,7 +2,9 @@
 
 - `total`: the user's inbox entries that are not archived,
 - `unread`: those of them that are unread,
-- `conversation_unread`: the user's unread DHIS2 conversations (participant rows, archived or not).
+- `conversation_unread`: the user's unread DHIS2 conversations (participant rows, archived or not),
+- `conversations`, and per DHIS2 message type T `conversations#T` and `conversation_unread#T`: the DHIS2 list's
+  `pager.total` for the filters the Messaging app sends (docs/dhis2.md), present once non-zero.
 
 Every change of an inbox entry that moves a count is one TransactWriteItems: the entry's write, conditional on the
 state the change was computed from, and an ADD on the counter. A retried, redriven or duplicated change finds the
@@ -20,6 +22,7 @@ from postbox.dal import keys, table
 from postbox.dal.table import Item, Key
 
 COUNTS_SK = "COUNTS"
+VERSION = "version"   # how many changes the item has taken (table.rewrite_versioned): not a count
 NAMES = ("total", "unread", "conversation_unread")
 ENTRIES_PER_TRANSACTION = 25  # plus one counter update per user: at most 50 of a transaction's 100 actions
 ATTEMPTS = 10
@@ -31,6 +34,11 @@ def counters_key(user_id: str) -> Key:
     return {"PK": keys.user_pk(user_id), "SK": COUNTS_SK}
 
 
+def by_type(name: str, message_type: str) -> str:
+    """The counter `name` ("conversations" or "conversation_unread") of one DHIS2 message type."""
+    return f"{name}#{message_type}"
+
+
 def contribution(item: Item | None) -> dict[str, int]:
     """What one stored item adds to its user's counters."""
     if not item or item.get("type") != "inbox":
@@ -38,17 +46,29 @@ def contribution(item: Item | None) -> dict[str, int]:
     live = not item.get("archived")
     counted = {"total": int(live), "unread": int(live and not item.get("read"))}
     if item.get("kind") == "conversation":
-        counted["conversation_unread"] = int(not item.get("read"))
+        unread, message_type = int(not item.get("read")), str(item.get("messageType") or "")
+        counted.update({"conversation_unread": unread, "conversations": 1,
+                        by_type("conversations", message_type): 1,
+                        by_type("conversation_unread", message_type): unread})
     return counted
 
 
 def delta(before: Item | None, after: Item | None) -> dict[str, int]:
     old, new = contribution(before), contribution(after)
-    changed = {name: new.get(name, 0) - old.get(name, 0) for name in NAMES}
+    changed = {name: new.get(name, 0) - old.get(name, 0) for name in {**old, **new}}
     return {name: value for name, value in changed.items() if value}
 
 
+def normalized(counts: dict[str, Any]) -> dict[str, int]:
+    """Counters as compared and served: the NAMES always (never below zero), the others when non-zero."""
+    values = {name: int(value) for name, value in counts.items() if name not in ("PK", "SK", VERSION)}
+    return {**{name: max(0, values.pop(name, 0)) for name in NAMES},
+            **{name: value for name, value in sorted(values.items()) if value}}
+
+
 def add_action(user_id: str, change: dict[str, int]) -> dict[str, Any]:
+    """ADD the change to the user's counters, and 1 to their VERSION (which `rebuild` writes against)."""
+    change = {**change, VERSION: 1}
     names = {f"#c{i}": name for i, name in enumerate(change)}
     values = {f":c{i}": value for i, value in enumerate(change.values())}
     expression = "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(change)))
@@ -57,17 +77,16 @@ def add_action(user_id: str, change: dict[str, int]) -> dict[str, Any]:
 
 def read(user_id: str) -> dict[str, int]:
     """The user's counters: one GetItem."""
-    stored = table.get(counters_key(user_id), consistent=True) or {}
-    return {name: max(0, int(stored.get(name, 0))) for name in NAMES}
+    return normalized(table.get(counters_key(user_id), consistent=True) or {})
 
 
 def recount(entries: Iterable[Item]) -> dict[str, int]:
-    """The counters `entries` (one user's stored entries) add up to (tests and `postbox` maintenance)."""
-    total = dict.fromkeys(NAMES, 0)
+    """The counters `entries` (one user's stored entries) add up to (tests and `postbox counters rebuild`)."""
+    total: dict[str, int] = {}
     for entry in entries:
         for name, value in contribution(entry).items():
-            total[name] += value
-    return total
+            total[name] = total.get(name, 0) + value
+    return normalized(total)
 
 
 # -- counted writes ----------------------------------------------------------------------------------------------
@@ -101,6 +120,10 @@ def state_condition(stored: Item | None) -> Any:
         condition = condition & (Attr(flag).eq(stored[flag]) if flag in stored else Attr(flag).not_exists())
     if "kind" in stored:
         condition = condition & Attr("kind").eq(stored["kind"])
+    if stored.get("kind") == "conversation":  # its counters are per message type: a guess must know it
+        message_type = stored.get("messageType")
+        condition = condition & (Attr("messageType").eq(message_type) if message_type
+                                 else Attr("messageType").not_exists())
     return condition
 
 
@@ -228,3 +251,25 @@ def update(entry_key: Key, user_id: str, edit: Callable[[Item | None], tuple[str
         return table.update_action(entry_key, expression, names=names, values=values,
                                    condition=state_condition(stored)), after
     return Change(entry_key, user_id, plan)
+
+
+# -- rebuilding (`postbox counters rebuild`) ----------------------------------------------------------------------
+
+
+def stored_entries(user_id: str) -> list[Item]:
+    """Every inbox entry of the user: the `USER#` entries (strongly consistent) and the DHIS2 participant rows
+    (through the conversations index, eventually consistent)."""
+    own = table.query_all(table.key_attr("PK").eq(keys.user_pk(user_id)) & table.key_attr("SK").begins_with("IN#"),
+                          consistent=True)
+    rows = table.query_all(table.key_attr("GSI2PK").eq(keys.conversation_feed(user_id)),
+                           index=keys.FEED_BY_VERB_INDEX)
+    return [*own, *(row for row in rows if row.get("type") == "inbox")]
+
+
+def rebuild(user_id: str) -> bool:
+    """Set the user's counters to a recount of their entries (`postbox counters rebuild`); True if they were
+    wrong. The counters are read before the entries, and written only if no change moved them meanwhile."""
+    def recomputed(before: Item | None) -> dict[str, int] | None:
+        wanted = recount(stored_entries(user_id))
+        return None if normalized(before or {}) == wanted else wanted
+    return table.rewrite_versioned(counters_key(user_id), recomputed)

@@ -15,6 +15,11 @@ from postbox.dal.table import Item, Key
 # (attribute, operator, value); operators are boto3's: eq ne gt gte lt lte exists
 Condition = tuple[str, str, Any]
 
+# DynamoDB applies a Query's Limit before its filter: a filtered page asked for limit+1 items may find a few and
+# need another round trip, and a one-item page (DHIS2's unread count asks for pageSize=1) one per item skipped.
+# Filtered pages read at least this many items per request instead.
+FILTERED_READ_AHEAD = 100
+
 
 @dataclass(frozen=True)
 class FeedQuery:
@@ -75,7 +80,8 @@ def fetch(query: FeedQuery, *, limit: int, start_key: Key | None = None, max_byt
           size_of=lambda item: len(json.dumps(item, default=str))) -> FeedPage:
     """Up to `limit` items from `start_key`; `next_key` is set only if at least one more item exists."""
     page = FeedPage()
-    for items, _, _ in _pages(query, limit=limit + 1, start_key=start_key):
+    read_ahead = max(limit + 1, FILTERED_READ_AHEAD) if query.where else limit + 1
+    for items, _, _ in _pages(query, limit=read_ahead, start_key=start_key):
         for item in items:
             if len(page.items) == limit:
                 page.next_key = page_key(query, page.items[-1])

@@ -24,6 +24,7 @@ class NewEntry:
     truncated: bool
     created_at: str
     sender_name: str | None = None   # shown as "from_name": a message sender's display name
+    notify: bool | None = None       # False: the user had no email or SMS channel when it was written
 
 
 def entry_item(entry: NewEntry) -> Item:
@@ -38,6 +39,7 @@ def entry_item(entry: NewEntry) -> Item:
         "GSI3PK": keys.unread_feed(entry.user_id), "GSI3SK": sort,
         "GSI4PK": keys.source_feed(entry.source_id, entry.user_id), "GSI4SK": keys.user_pk(entry.user_id),
         **({"from_name": entry.sender_name} if entry.sender_name else {}),
+        **({"notify": entry.notify} if entry.notify is not None else {}),
     }
 
 
@@ -46,10 +48,11 @@ def existing_keys(entry_keys: list[Key]) -> set[tuple[str, str]]:
 
 
 def write_entries(items: list[Item]) -> int:
-    """Create the entries (with their counters); one that exists meanwhile is left as it is. Returns the number of
-    transactions."""
+    """Create the entries (with their counters), guessing that none exists: one that does fails its condition, is
+    read, and is left as it is. Returns the number written."""
     created = [counters.create(item) for item in items]
-    return counters.apply(created, stored={(c.key["PK"], c.key["SK"]): None for c in created}).transactions
+    outcome = counters.apply(created, stored={(c.key["PK"], c.key["SK"]): None for c in created})
+    return sum(1 for after in outcome.after.values() if after is not None)
 
 
 def user_of(entry_key: Key) -> str:
@@ -108,9 +111,11 @@ class Transition:
     exists: bool         # False when the user has no such entry
 
 
-def transition(user_id: str, source_id: str, change: str, now: str, *, kind: str | None = None) -> Transition:
+def transition(user_id: str, source_id: str, change: str, now: str, *, kind: str | None = None,
+               known: Item | None = None) -> Transition:
     """Apply a state change with its counters: one TransactWriteItems when the entry is in the likely state, else a
-    read and a second one. With `kind`, an entry of another kind counts as absent."""
+    read and a second one. With `kind`, an entry of another kind counts as absent. `known`: what the caller has
+    read of the entry (a conversation's message type, which its per-type counters need), for a better guess."""
     entry_key = keys.inbox_key(user_id, source_id)
     values = {":true": True, ":false": False, ":now": now, ":unread": keys.unread_feed(user_id),
               ":archive": keys.inbox_feed(user_id, archived=True), ":inbox": keys.inbox_feed(user_id)}
@@ -136,7 +141,7 @@ def transition(user_id: str, source_id: str, change: str, now: str, *, kind: str
     read, archived = _LIKELY[change]
     guess = {**entry_key, "type": "inbox", "user_id": user_id, "read": read, "archived": archived,
              **({"kind": "conversation"} if entry_key["PK"].startswith("CONV#") else {}),
-             **({"kind": kind} if kind else {})}
+             **({"kind": kind} if kind else {}), **(known or {})}
     outcome = counters.apply([counters.update(entry_key, user_id, edit)],
                              stored={(entry_key["PK"], entry_key["SK"]): guess})
     entry = outcome.after.get((entry_key["PK"], entry_key["SK"]))

@@ -48,7 +48,8 @@ FEED_COUNTS_SK = "COUNTS"
 def feed_counter_actions(item: Item, change: int) -> list[dict]:
     """ADD `change` to the sizes of the message's feeds (its target's, and its target's for its verb): the items
     `TGT#{type}#{id}[#{verb}]` / `COUNTS`, which page-number mode reads instead of counting (docs/ona.md)."""
-    return [table.update_action({"PK": item[name], "SK": FEED_COUNTS_SK}, "ADD messages :n", values={":n": change})
+    return [table.update_action({"PK": item[name], "SK": FEED_COUNTS_SK}, "ADD messages :n, version :one",
+                                values={":n": change, ":one": 1})
             for name in ("GSI1PK", "GSI2PK")]
 
 
@@ -66,6 +67,14 @@ def feed_size(partition: str) -> int:
     """How many messages a target feed holds: one GetItem."""
     stored = table.get({"PK": partition, "SK": FEED_COUNTS_SK}) or {}
     return max(0, int(stored.get("messages", 0)))
+
+
+def rebuild_feed_size(partition: str, index: str) -> bool:
+    """Set a feed's size to a count of its messages (`postbox counters rebuild`); True if it was wrong."""
+    def recomputed(before: Item | None) -> dict[str, int] | None:
+        counted = table.count(table.key_attr(keys.INDEX_KEYS[index][0]).eq(partition), index=index)
+        return None if int((before or {}).get("messages", 0)) == counted else {"messages": counted}
+    return table.rewrite_versioned({"PK": partition, "SK": FEED_COUNTS_SK}, recomputed)
 
 
 def get(message_id: str) -> Item | None:

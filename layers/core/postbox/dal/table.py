@@ -5,12 +5,13 @@ Everything above this module speaks plain Python values; this module alone knows
 
 import random
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from postbox.dal.gate import current_gate
+from postbox.integrations import aws_client, built_once
 from postbox.settings import TableSettings
 
 if TYPE_CHECKING:
@@ -41,11 +42,13 @@ def key_attr(name: str) -> "KeyAttr":
     return Key(name)
 
 
-@cache
+@built_once
 def client():
-    import boto3  # cold start: see above
+    from botocore.config import Config  # cold start: see above
 
-    return boto3.client("dynamodb")
+    # Connections are opened on demand; the pool keeps as many as the widest thread pool reading through this client
+    # (the stream publisher reads counters in up to MQTT_PUBLISH_CONCURRENCY threads, at most 64).
+    return aws_client("dynamodb", config=Config(max_pool_connections=64))
 
 
 @cache
@@ -380,6 +383,29 @@ def transact_write(actions: list[dict[str, Any]]) -> None:
             raise
         reasons = [str(reason.get("Code", "None")) for reason in response.get("CancellationReasons") or []]
         raise TransactionCancelled(reasons) from None
+
+
+def rewrite_versioned(key: Key, recompute: "Callable[[Item | None], dict[str, Any] | None]", *,
+                      attempts: int = 10) -> bool:
+    """Replace the attributes of the item at `key` with `recompute(stored)` (None: it is right as it is), written
+    only while its `version` is as read. Every other write of such an item ADDs 1 to `version`, so a change that
+    lands between the read and the write fails the condition, and the item is read and recomputed again. True if
+    written (maintenance: rebuilding counters)."""
+    for attempt in range(attempts):
+        before = get(key, consistent=True)
+        wanted = recompute(before)
+        if wanted is None:
+            return False
+        version = (before or {}).get("version")
+        unchanged = attr("version").eq(version) if version is not None else attr("version").not_exists()
+        try:
+            put({**key, **wanted, "version": int(version or 0) + 1}, condition=unchanged)
+            return True
+        except Exception as error:
+            if not is_conditional_failure(error):
+                raise
+            _backoff(attempt)
+    raise RuntimeError(f"{key['PK']} kept changing; run the rebuild again later")
 
 
 def _backoff(attempt: int) -> None:

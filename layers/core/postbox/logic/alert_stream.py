@@ -67,18 +67,21 @@ def propagate_edit(alert: Item) -> int:
     return store.update_entries(alert["id"], store.receiver_ids(alert["id"]), alert["from"], text, truncated)
 
 
-def transient_messages(chunk: Item, unread_count: Callable[[str], int]) -> list[tuple[str, bytes]]:
-    """Publisher: what a notify-only alert's chunk sends, (topic, payload) for each receiver's inbox topic.
+def transient_messages(chunk: Item, unread_count: Callable[[str], int]) -> list[tuple[str, Callable[[], bytes]]]:
+    """Publisher: what a notify-only alert's chunk sends, (topic, payload) for each receiver's inbox topic; each
+    payload is built, and its receiver's unread count read, when it is called (postbox.integrations.iot.Payload).
     Payload: the inbox event shape (`entry` as an inbox item would be) plus the alert in Aalam's shape."""
     notice = json.loads(chunk["notice"])
     text, truncated = preview(notice["content"] if isinstance(notice["content"], str)
                               else json.dumps(notice["content"], ensure_ascii=False))
-    messages = []
-    for user_id in chunk["users"]:
-        entry = {"id": notice["id"], "kind": store.ENTRY_KIND, "source_id": notice["id"], "from": notice["from"],
-                 "text": text, "truncated": truncated, "created_at": chunk["created_at"],
-                 "read": False, "read_at": None, "archived": False}
-        body = {"event": "created", "entry": render_entry(entry), "alert": notice, "transient": True,
-                "unread": unread_count(user_id)}
-        messages.append((inbox_topic(user_id), encode_payload(body, ("entry", "text"))))
-    return messages
+    entry = {"id": notice["id"], "kind": store.ENTRY_KIND, "source_id": notice["id"], "from": notice["from"],
+             "text": text, "truncated": truncated, "created_at": chunk["created_at"],
+             "read": False, "read_at": None, "archived": False}
+    body = {"event": "created", "entry": render_entry(entry), "alert": notice, "transient": True}
+
+    def payload(user_id: str) -> Callable[[], bytes]:
+        # A copy each: encode_payload cuts an overlong text in place, and the payloads are built in parallel.
+        return lambda: encode_payload({**body, "entry": dict(body["entry"]), "unread": unread_count(user_id)},
+                                      ("entry", "text"))
+
+    return [(inbox_topic(user_id), payload(user_id)) for user_id in chunk["users"]]

@@ -71,6 +71,8 @@ def job_for_entry(change: Change) -> dict[str, str] | None:
     entry = change.new
     if change.event == "REMOVE" or not entry or entry.get("type") != "inbox" or entry.get("read"):
         return None
+    if entry.get("notify") is False:  # the fan-out saw no channel the user could be reached on
+        return None
     if entry.get("kind") not in ENTRY_KINDS or not entry.get("user_id") or not entry.get("created_at"):
         return None
     if change.event == "MODIFY" and (change.old or {}).get("created_at") == entry["created_at"]:
@@ -115,6 +117,14 @@ def enqueue_for_transient(chunk: Item, queue: queues.JobQueue) -> int:
 
 
 # -- delivery (the channel function) ---------------------------------------------------------------------------
+
+
+def reachable(user: Item) -> bool:
+    """Whether the user opted in to a channel and has its address. The fan-out notes it on the entries it writes
+    (`notify`), so that the publisher queues no job for the many users without a channel; one who opts in later
+    is notified of what arrives from then on."""
+    return bool((user.get("notify_email") and EMAIL_RE.fullmatch(user.get("email") or "")) or
+                (user.get("notify_sms") and E164_RE.fullmatch(user.get("phone") or "")))
 
 
 def routes(user: Item | None) -> list[tuple[str, str]]:

@@ -9,7 +9,7 @@ from postbox.dal import alerts as alert_store
 from postbox.dal import directory, inbox, keys
 from postbox.dal.inbox import NewEntry
 from postbox.dal.table import Item
-from postbox.logic import attachments
+from postbox.logic import attachments, channels
 from postbox.logic.alert_stream import fan_out_alert
 from postbox.logic.changes import Change
 from postbox.logic.entries import preview, write_missing
@@ -45,12 +45,12 @@ def message_recipients(message: Item) -> list[str]:
     return _recipients_and_sender(message)[0]
 
 
-def _recipients_and_sender(message: Item) -> tuple[list[str], Item | None]:
-    """The recipients, and the sending user's directory entry (read in the same BatchGetItem)."""
+def _recipients_and_sender(message: Item) -> tuple[list[str], dict[str, Item], Item | None]:
+    """The recipients, their directory entries, and the sending user's entry (read in the same BatchGetItem)."""
     by_user = message["sender_kind"] == "user"
     candidates = candidates_of(message, target_viewers(message["target_type"], message["target_id"]))
     users = directory.get_users(candidates + ([message["sender_id"]] if by_user else []))
-    return recipients_among(candidates, users), users.get(message["sender_id"]) if by_user else None
+    return recipients_among(candidates, users), users, users.get(message["sender_id"]) if by_user else None
 
 
 def candidates_of(message: Item, viewers: list[str]) -> list[str]:
@@ -63,19 +63,22 @@ def recipients_among(candidates: list[str], users: dict[str, Item]) -> list[str]
     return [uid for uid in candidates if uid in users and users[uid].get("active", True)]
 
 
-def entries_for(message: Item, recipients: list[str], sender_name: str | None = None) -> list[Item]:
-    """One unread inbox entry per recipient, showing the message's preview and the sender's display name."""
+def entries_for(message: Item, recipients: list[str], sender_name: str | None = None,
+                users: dict[str, Item] | None = None) -> list[Item]:
+    """One unread inbox entry per recipient, showing the message's preview and the sender's display name, and
+    whether the recipient has a channel to be notified on (when their directory entries are known)."""
     text, truncated = preview(message["message"])
     return [inbox.entry_item(NewEntry(user_id=uid, kind="message", source_id=message["id"], sender=message["user"],
                                       text=text, truncated=truncated, created_at=message["timestamp"],
-                                      sender_name=sender_name))
+                                      sender_name=sender_name,
+                                      notify=channels.reachable(users[uid]) if users and uid in users else None))
             for uid in recipients]
 
 
 def deliver_message(message: Item) -> int:
     """Write the missing inbox entries; returns how many were written."""
-    recipients, sender = _recipients_and_sender(message)
-    return write_missing(entries_for(message, recipients, (sender or {}).get("name") or None))
+    recipients, users, sender = _recipients_and_sender(message)
+    return write_missing(entries_for(message, recipients, (sender or {}).get("name") or None, users))
 
 
 def delete_entries(message: Item) -> int:

@@ -4,7 +4,9 @@ Target messages go to their target topic; every inbox entry change goes to its u
 the user's unread count. Delivery is at-least-once; payloads carry the source id for de-duplication.
 
 The publisher acts through `Outlets` (MQTT, the job queues, the unread count it reads): IoT Core, SQS and the
-table in Lambda and in the local stack, recording fakes in the rule tests (docs/testing.md).
+table in Lambda and in the local stack, recording fakes in the rule tests (docs/testing.md). The stream function
+gives it a concurrent MQTT outlet (docs/realtime.md#publishing-concurrently): an inbox payload is then built, and
+its unread count read, when its turn on its topic comes.
 """
 
 import json
@@ -30,7 +32,7 @@ class Outlets:
     """Where the publisher's effects go, and the one read it makes; the defaults are the AWS services (their
     clients built on first use)."""
 
-    mqtt: iot.Publisher = field(default_factory=iot.IotDataPublisher)
+    mqtt: iot.Publisher | iot.ConcurrentPublisher = field(default_factory=iot.IotDataPublisher)
     queue: JobQueue = field(default_factory=SqsJobQueue)
     unread_count: Callable[[str], int] = inbox.unread_count
     # Removes a notify-only alert's receiver chunk once it is published.
@@ -53,8 +55,10 @@ def publish_change(change: Change, outlets: Outlets | None = None) -> str | None
         entry = change.new if change.event != "REMOVE" else change.old
         assert entry is not None  # an inbox change has the image its event names
         topic = inbox_topic(entry["user_id"])
-        body = {"event": event, "entry": render_entry(entry), "unread": outlets.unread_count(entry["user_id"])}
-        iot.publish(topic, encode_payload(body, ("entry", "text")), outlets.mqtt)
+        body = {"event": event, "entry": render_entry(entry)}
+        user_id = entry["user_id"]
+        iot.publish(topic, lambda: encode_payload({**body, "unread": outlets.unread_count(user_id)}, ("entry", "text")),
+                    outlets.mqtt)
         if entry.get("kind") == alert_store.ENTRY_KIND:
             callbacks.enqueue_for(change, event, outlets.queue)  # Aalam: a read or a delete calls the backend_url
         return topic
@@ -64,6 +68,7 @@ def publish_change(change: Change, outlets: Outlets | None = None) -> str | None
         messages = transient_messages(change.new, outlets.unread_count)
         for receiver_topic, receiver_payload in messages:
             iot.publish(receiver_topic, receiver_payload, outlets.mqtt)
+        iot.settle(outlets.mqtt)  # the chunk is the only record of a notify-only alert: kept until it has gone out
         outlets.forget_chunk(change.new)
         return messages[-1][0] if messages else None
     return None

@@ -22,7 +22,9 @@ def list_for(caller: Caller, query: ListQuery) -> tuple[list[dict[str, Any]], di
     where = filter_conditions(query) + query_conditions(caller, query.query)
     feed_query = store.user_feed(caller.id, where=where, newest_first=query.newest_first)
     if query.paging:
-        total = feed.count(feed_query)
+        total = _counted_total(caller.id, where)
+        if total is None:
+            total = feed.count(feed_query)
         skipped = (query.page - 1) * query.page_size
         start = feed.skip(feed_query, skipped) if skipped < total else None
         rows = feed.fetch(feed_query, limit=query.page_size, start_key=start).items if skipped < total else []
@@ -48,6 +50,23 @@ def list_for(caller: Caller, query: ListQuery) -> tuple[list[dict[str, Any]], di
         out.append(entity(header, messages.get(row["id"]) if query.wants_messages else None, None, row,
                           show_internal=show_internal))
     return out, pager
+
+
+def _counted_total(user_id: str, where: tuple) -> int | None:
+    """The total from the caller's counters (one GetItem) when the filters are at most a message type and a read
+    state, as the Messaging app sends them; None when other filters narrow the list (then it is counted)."""
+    types = {value for attribute, op, value in where if (attribute, op) == ("messageType", "eq")}
+    reads = {value for attribute, op, value in where if (attribute, op) == ("read", "eq")}
+    if len(types) > 1 or len(reads) > 1 or len(types) + len(reads) != len(where):
+        return None
+    names: tuple[str, ...] = ("conversations", "conversation_unread")
+    if types:
+        names = tuple(counters.by_type(name, *types) for name in names)
+    counted = counters.read(user_id)
+    everything, unread = (counted.get(name, 0) for name in names)
+    if not reads:
+        return everything
+    return unread if reads == {False} else everything - unread
 
 
 def unread_count(caller: Caller) -> int:

@@ -25,7 +25,7 @@ def get(caller: Caller, conversation_id: str, *, mark_read: bool, with_participa
         raise Forbidden("Not authorized to access this conversation.")
     row = ctx.access.row
     if mark_read and row is not None and not row.get("read"):
-        row = {**row, **(inbox.transition(caller.id, ctx.cid, "read", iso(utcnow())).entry or {})}
+        row = {**row, **(inbox.transition(caller.id, ctx.cid, "read", iso(utcnow()), known=row).entry or {})}
     if with_participants:
         items = store.everything(ctx.cid)
         messages = [i for i in items if i.get("type") == store.MESSAGE]

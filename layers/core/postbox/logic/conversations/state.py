@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from postbox.auth import Caller
 from postbox.dal import conversations as store
 from postbox.dal import inbox, table
+from postbox.dal.table import Item
 from postbox.logic.conversations.batch import check_batch, check_batch_access, each, loaded, target_user
 from postbox.timefmt import iso, utcnow
 
@@ -37,14 +38,15 @@ def change_state(caller: Caller, conversation_ids: list[str], change: StateChang
     headers = loaded(conversation_ids, change.not_found)
     check_batch_access(caller, headers, target, change.forbidden, "Not authorized to modify this object.")
     now = iso(utcnow())
-    changed = each(list(headers), lambda cid: _set_flag(cid, target, change, now))
+    changed = each(list(headers), lambda cid: _set_flag(cid, target, change, now, headers[cid]))
     return {change.result_key: changed if change.only_changed else list(headers)}
 
 
-def _set_flag(conversation_id: str, user_id: str, change: StateChange, now: str) -> bool:
+def _set_flag(conversation_id: str, user_id: str, change: StateChange, now: str, header: Item) -> bool:
     """One conditional update; True if the participant's flag changed."""
     if change.attribute == "read":
-        return inbox.transition(user_id, conversation_id, "read" if change.value else "unread", now).entry is not None
+        return inbox.transition(user_id, conversation_id, "read" if change.value else "unread", now,
+                                known={"messageType": header.get("messageType")}).entry is not None
     try:
         table.update(store.participant_key(conversation_id, user_id), "SET followUp = :v", values={":v": change.value},
                      condition=table.attr("PK").exists() & table.attr("followUp").ne(change.value))
