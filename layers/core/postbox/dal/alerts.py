@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from postbox.dal import directory, keys, table
+from postbox.dal import counters, directory, keys, table
 from postbox.dal.feed import FeedQuery
 from postbox.dal.inbox import NewEntry, entry_item
 from postbox.dal.table import ConditionFailed, Item, Key
@@ -139,7 +139,7 @@ def step_chunk(job: Item, user_ids: list[str]) -> Item:
 def finish_step(job: Item, chunk: Item | None, following: Item | None) -> bool:
     """One step's writes in one transaction: its chunk, the next step, and the step itself deleted. False when the
     step was done already (a re-delivered record): nothing is written twice."""
-    actions = [table.delete_action(table.key_of(job), condition=table.attr("PK").exists())]
+    actions = [counters.delete_action(table.key_of(job), condition=table.attr("PK").exists())]
     actions += [table.put_action(item, condition=table.attr("PK").not_exists())
                 for item in (chunk, following) if item is not None]
     try:

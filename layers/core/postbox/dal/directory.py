@@ -3,7 +3,7 @@
 import re
 from typing import Any
 
-from postbox.dal import keys, table
+from postbox.dal import counters, keys, table
 from postbox.dal.table import Item, Key
 
 # Directory kinds as stored in keys; "target" entries are keyed by their own type (xform, project, ...).
@@ -217,7 +217,7 @@ def _apply_membership_chunk(chunk: list[tuple[Key, bool]]) -> None:
             kind, container_id, _ = keys.member_of(key)
             per_container[(kind, container_id)] = per_container.get((kind, container_id), 0) + (1 if add else -1)
             actions.append(table.put_action(dict(key), condition=table.attr("PK").not_exists()) if add
-                           else table.delete_action(key, condition=table.attr("PK").exists()))
+                           else counters.delete_action(key, condition=table.attr("PK").exists()))
         actions += [table.update_action(keys.member_count_key(kind, cid), "ADD members :n", values={":n": n})
                     for (kind, cid), n in per_container.items() if n]
         try:

@@ -347,16 +347,6 @@ def put_action(item: Item, *, condition: "ConditionBase | None" = None) -> dict[
     return {"Put": put}
 
 
-def delete_action(key: Key, *, condition: "ConditionBase | None" = None) -> dict[str, Any]:
-    """A Delete for transact_write."""
-    delete: dict[str, Any] = {"TableName": table_name(), "Key": serialize(key)}
-    if condition is not None:
-        expr = Expression()
-        delete["ConditionExpression"] = expr.build(condition)
-        delete.update(expr.params())
-    return {"Delete": delete}
-
-
 def update_action(key: Key, update_expression: str, *, names: dict[str, str] | None = None,
                   values: dict[str, Any] | None = None, condition: "ConditionBase | None" = None) -> dict[str, Any]:
     """An Update for transact_write (placeholders of `update_expression` in `names`/`values`)."""
