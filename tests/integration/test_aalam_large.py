@@ -144,3 +144,13 @@ def test_too_many_groups_and_authorities_is_a_400_naming_the_field(api):
     response = send(api, message(receiver=[{"type": "groups", "value": values}]))
     assert response.status_code == 400
     assert response.get_json()["field"] == "message.receiver"
+
+
+def test_too_many_users_named_directly_is_a_400_naming_the_field(api, monkeypatch):
+    from postbox.dal import alerts
+
+    monkeypatch.setattr(alerts, "MAX_DIRECT", 2)
+    response = send(api, message(receiver=[{"type": "users", "value": ["a@example.org", "b@example.org",
+                                                                       "+15550000009"]}]))
+    assert response.status_code == 400
+    assert response.get_json()["field"] == "message.receiver" and "at most 2" in response.get_json()["detail"]

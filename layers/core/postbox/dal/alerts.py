@@ -32,8 +32,10 @@ RECEIVERS_PER_CHUNK = 1000
 SYNC_RECEIVERS = RECEIVERS_PER_CHUNK
 # Groups and authorities one alert names (one expansion job each, in the send's one transaction).
 MAX_SOURCES = 40
-# Users named directly in one expansion job (lookups resolved in the background).
+# Users named directly in one expansion job (lookups resolved in the background), and in one alert: the jobs, the
+# groups' and the alert fit one transaction's 100 items.
 VALUES_PER_JOB = 1000
+MAX_DIRECT = 50 * VALUES_PER_JOB
 # What one send may address: a safeguard against a mistaken send to everyone, not a limit of the design.
 MAX_RECEIVERS = 1_000_000
 TRANSIENT_TTL_SECONDS = 3600

@@ -64,11 +64,13 @@ def _parse(receivers: list[ReceiverIn]) -> tuple[dict[str, str], dict[str, str],
 
 def plan_receivers(receivers: list[ReceiverIn], app_id: str, msg_group: str | None) -> Receivers:
     """Resolve what is cheap to know now; queue the rest. Raises TooManySources past MAX_SOURCES groups and
-    authorities."""
+    authorities or MAX_DIRECT users named directly."""
     emails, phones, group_values, authorities, unknown = _parse(receivers)
     if len(group_values) + len(authorities) > store.MAX_SOURCES:
         raise TooManySources(f"names {len(group_values) + len(authorities)} groups and permissions; at most "
                              f"{store.MAX_SOURCES}")
+    if len(emails) + len(phones) > store.MAX_DIRECT:
+        raise TooManySources(f"names {len(emails) + len(phones)} users; at most {store.MAX_DIRECT}")
     direct_now = len(emails) + len(phones) <= store.SYNC_RECEIVERS
     group_ids = [g for g in group_values if is_directory_id(g)]
     counters = [(directory.GROUP, g) for g in group_ids] + [(directory.AUTHORITY, a)
