@@ -89,8 +89,9 @@ $(CHROMIUM):
 run: $(BIN)/.installed-local web
 	$(BIN)/postbox local
 
+# The whole suite; a grant no call used fails it unless tests/iam_kept.txt keeps it (docs/testing.md#iam).
 test: lint sam-validate web $(DHIS2APP)/node_modules/.installed $(CHROMIUM) $(TOOLS)/checkov/bin/.installed
-	$(BIN)/pytest -q -n 2 --dist loadgroup
+	POSTBOX_IAM_STRICT=1 $(BIN)/pytest -q -n 2 --dist loadgroup
 
 # ruff over the repository; mypy over the deployed code (layers/core and functions/: pyproject.toml's [tool.mypy]).
 lint: $(BIN)/.installed

@@ -209,7 +209,8 @@ def published(aws):
 # -- IAM proven from the code's own calls (postbox_local.iam, docs/testing.md#iam) ---------------------------------
 # Every process of the run (xdist workers, local stacks they start) records its functions' AWS calls into one
 # directory; once the run is over, each is checked against its function's role in template.yaml. A call the
-# role would deny fails the run; grants no call used are listed.
+# role would deny fails the run; grants no call used are listed, and fail a whole-suite run (`make test` sets
+# POSTBOX_IAM_STRICT=1) unless tests/iam_kept.txt keeps them with a reason.
 _IAM_VERDICT: list[str] = []
 
 
@@ -234,13 +235,18 @@ def pytest_sessionfinish(session, exitstatus) -> None:
         _IAM_VERDICT[:] = ["not checked: aws-sam-translator comes with the SAM CLI (make sam-validate installs it)"]
         return
     verdict = iam_roles.check(calls)
-    full = iam_roles.report(verdict)
-    (Path(os.environ[iam.ENV]) / "report.txt").write_text(full)
+    kept = iam_roles.load_kept()
+    full = iam_roles.report(verdict, kept)
+    path = Path(os.environ[iam.ENV]) / "report.txt"
+    path.write_text(full)
     denied = [line for line in full.splitlines() if not line.startswith("unused")]
     unused = len(full.splitlines()) - len(denied)
-    _IAM_VERDICT[:] = ["\n".join(denied) or "every recorded AWS call is allowed by its function's role",
-                       f"{unused} grants no call of this run used: {os.environ[iam.ENV]}/report.txt"]
-    if verdict.denied or verdict.unknown:
+    strict = os.environ.get(iam_roles.STRICT_ENV) == "1"
+    unjustified = iam_roles.unjustified(verdict, kept) if strict else []
+    _IAM_VERDICT[:] = ["\n".join(denied + unjustified) or "every recorded AWS call is allowed by its function's role"
+                       + ("; every grant is used or kept with a reason" if strict else ""),
+                       f"{unused} grants no call of this run used: {path}"]
+    if verdict.denied or verdict.unknown or unjustified:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 

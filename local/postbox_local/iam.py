@@ -123,7 +123,15 @@ def s3_requests(operation: str, params: dict[str, Any]) -> list[Request]:
     if operation == "DeleteObjects":
         objects = params.get("Delete", {}).get("Objects", [])
         return [Request(action, f"arn:aws:s3:::{bucket}/{o['Key']}") for o in objects]
-    return [Request(action, f"arn:aws:s3:::{bucket}/{params.get('Key', '')}")]
+    out = [Request(action, f"arn:aws:s3:::{bucket}/{params.get('Key', '')}")]
+    if operation in ("PutObject", "CopyObject") and params.get("Tagging"):  # tags set with the object need their own
+        out.append(Request("s3:PutObjectTagging", out[0].resource))
+    return out
+
+
+# S3 answers a request for a missing object with 404 only to a caller that may list the bucket (403 otherwise).
+S3_MISSING_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+S3_OBJECT_READS = frozenset({"HeadObject", "GetObject", "GetObjectTagging", "PutObjectTagging"})
 
 
 def queue_arn(url: str) -> str:
@@ -157,8 +165,17 @@ def requests_of(service: str, operation: str, params: dict[str, Any]) -> list[Re
         return [Request("sns:Publish", params.get("TopicArn") or params.get("TargetArn") or "*")]
     if service == "secretsmanager":
         return [Request(f"secretsmanager:{operation}", secret_arn(params.get("SecretId", "")))]
+    if service == "ssm" and operation in ("GetParameter", "GetParameters"):
+        names = params.get("Names") or [params.get("Name", "")]
+        return [Request(f"ssm:{operation}", parameter_arn(name)) for name in names]
     prefix = {"iot-data": "iot", "sesv2": "ses"}.get(service, service)
     return [Request(f"{prefix}:{operation}", "*")]
+
+
+def parameter_arn(name: str) -> str:
+    if name.startswith("arn:"):
+        return name
+    return f"arn:aws:ssm:{REGION}:{ACCOUNT_ID}:parameter/{name.lstrip('/')}"
 
 
 def secret_arn(secret_id: str) -> str:
@@ -214,6 +231,8 @@ def install(directory: str | Path) -> None:
     if _log is not None:
         return
     # botocore is patched only where recording is installed (the tests, the local stack)
+    import concurrent.futures
+
     import botocore.client
     import botocore.signers
 
@@ -222,10 +241,32 @@ def install(directory: str | Path) -> None:
     make_api_call = botocore.client.BaseClient._make_api_call
 
     def recorded(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
-        _record(self.meta.service_model.service_name, operation_name, api_params)
-        return make_api_call(self, operation_name, api_params)
+        service = self.meta.service_model.service_name
+        _record(service, operation_name, api_params)
+        try:
+            return make_api_call(self, operation_name, api_params)
+        except Exception as error:
+            code = str((getattr(error, "response", None) or {}).get("Error", {}).get("Code", ""))
+            if service == "s3" and operation_name in S3_OBJECT_READS and code in S3_MISSING_CODES:
+                _record("s3", "ListObjectsV2", {"Bucket": api_params.get("Bucket", "")})  # what made it a 404
+            raise
 
     botocore.client.BaseClient._make_api_call = recorded
+    # A function's worker threads act for it (a new thread starts with no context of its own).
+    submit = concurrent.futures.ThreadPoolExecutor.submit
+
+    def submit_acting(self: Any, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        function = _function.get()
+        if function is None:
+            return submit(self, fn, *args, **kwargs)
+
+        def run(*a: Any, **k: Any) -> Any:
+            with acting_as(function):
+                return fn(*a, **k)
+
+        return submit(self, run, *args, **kwargs)
+
+    concurrent.futures.ThreadPoolExecutor.submit = submit_acting  # type: ignore[method-assign]
     presign_url = botocore.signers.generate_presigned_url
     presign_post = botocore.signers.generate_presigned_post
 

@@ -1,7 +1,8 @@
 """IAM proven from the code's own calls (docs/testing.md#iam), the roles' side: each function's role as
 CloudFormation sees it (template.yaml translated by aws-sam-translator, the intrinsic functions resolved to the
 local stack's resources), and the verdict on the calls postbox_local.iam recorded: a call the role would deny
-fails the suite; grants no call used are listed.
+fails the suite; grants no call used are listed, and fail the whole suite's run (STRICT_ENV, set by `make test`)
+unless tests/iam_kept.txt keeps them with a reason.
 """
 
 import fnmatch
@@ -271,7 +272,55 @@ def check(calls: dict[str, set[Request]], template_text: str | None = None,
     return Verdict(denied, unused, unknown)
 
 
-def report(verdict: Verdict) -> str:
+# Grants kept although no call of the suite uses them, each with its reason: `function action resource  # reason`
+# (function `*`: every function's such grant). A full run (STRICT_ENV=1) fails on an unused grant not listed, and
+# on a line that keeps nothing (its grant is used now, or gone).
+KEPT = ROOT / "tests" / "iam_kept.txt"
+STRICT_ENV = "POSTBOX_IAM_STRICT"
+
+
+@dataclass(frozen=True)
+class Kept:
+    function: str
+    action: str
+    resource: str
+    reason: str
+
+    def keeps(self, function: str, action: str, resource: str) -> bool:
+        return self.function in ("*", function) and (self.action, self.resource) == (action, resource)
+
+
+def load_kept(text: str | None = None) -> list[Kept]:
+    text = KEPT.read_text() if text is None else text
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        grant, _, reason = line.partition("  # ")
+        parts = grant.split()
+        if len(parts) != 3 or not reason.strip():
+            raise ValueError(f"{KEPT.name}:{number}: expected `function action resource  # reason`: {line!r}")
+        out.append(Kept(*parts, reason.strip()))
+    return out
+
+
+def _reason(kept: list[Kept], function: str, action: str, resource: str) -> str | None:
+    return next((k.reason for k in kept if k.keeps(function, action, resource)), None)
+
+
+def unjustified(verdict: Verdict, kept: list[Kept]) -> list[str]:
+    """What fails a full run besides denials: unused grants no line keeps, and lines that keep nothing."""
+    out = [f"unused {function}: {action} on {resource} (neither used nor kept in tests/{KEPT.name})"
+           for function, grants in verdict.unused.items() for action, resource in grants
+           if _reason(kept, function, action, resource) is None]
+    out += [f"STALE tests/{KEPT.name}: {k.function} {k.action} {k.resource} (no unused grant of that name)"
+            for k in kept if not any(k.keeps(function, action, resource)
+                                     for function, grants in verdict.unused.items() for action, resource in grants)]
+    return out
+
+
+def report(verdict: Verdict, kept: list[Kept] | None = None) -> str:
+    kept = kept or []
     lines = []
     for function, requests in verdict.denied.items():
         for request in requests:
@@ -281,5 +330,6 @@ def report(verdict: Verdict) -> str:
         lines.append(f"UNKNOWN function {function}: not in template.yaml")
     for function, grants in verdict.unused.items():
         for action, resource in grants:
-            lines.append(f"unused {function}: {action} on {resource}")
+            reason = _reason(kept, function, action, resource)
+            lines.append(f"unused {function}: {action} on {resource}" + (f"  # kept: {reason}" if reason else ""))
     return "\n".join(lines)

@@ -48,6 +48,16 @@ def _retained(self: Any, queue_name: str, message: Any) -> bool:
     return retention + message.sent_timestamp / 1000 > time.time()
 
 
+def _same_iterator_when_empty(original: Callable[..., Any]) -> Callable[..., Any]:
+    """moto makes a new shard iterator on every GetRecords, even one that found nothing: a reader polling an idle
+    stream pushed the iterators of slower readers (a consumer waiting to retry) out of the ITERATORS_KEPT."""
+    def get(self: Any, limit: int = 1000) -> dict[str, Any]:
+        if not self.stream_shard.get(self.sequence_number, 1):
+            return {"NextShardIterator": self.arn, "Records": []}
+        return original(self, limit)
+    return get
+
+
 class _RecentIterators(OrderedDict):
     """The streams backend's iterators, newest last; the oldest go past ITERATORS_KEPT."""
 
@@ -68,13 +78,14 @@ def patch() -> None:
     """The stream and queue patches (called by moto_index.install, under its lock, once per process)."""
     # moto is imported where its models are patched or read, not with this module
     from moto.dynamodb.models.table import StreamShard
-    from moto.dynamodbstreams.models import DynamoDBStreamsBackend, dynamodbstreams_backends
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend, ShardIterator, dynamodbstreams_backends
     from moto.sqs.models import SQSBackend
 
     StreamShard.add = _waking(StreamShard.add)
     for name in ("send_message", "send_message_batch", "change_message_visibility"):
         setattr(SQSBackend, name, _waking(getattr(SQSBackend, name)))
     StreamShard.get = _stream_get
+    ShardIterator.get = _same_iterator_when_empty(ShardIterator.get)
     SQSBackend.is_message_valid_based_on_retention_period = _retained
     DynamoDBStreamsBackend.__init__ = _recent_iterators(DynamoDBStreamsBackend.__init__)
     for regions in dynamodbstreams_backends.values():  # backends made before install

@@ -200,9 +200,11 @@ class StreamPump:
         busy = False
         for shard in self._shards():
             if consumer.pending.get(shard):
+                # A retry not yet due is no work: the loop waits (POLL_SECONDS while retries are pending) instead of
+                # spinning through the other consumers' empty reads until it is.
                 if time.monotonic() >= consumer.retry_at.get(shard, 0):
                     self._deliver(consumer, shard, consumer.pending[shard])
-                busy = True
+                    busy = True
                 continue
             iterator = consumer.iterators.get(shard)
             if iterator is None:

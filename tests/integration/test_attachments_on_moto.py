@@ -486,6 +486,21 @@ def test_the_fan_out_tags_a_new_messages_files_linked(api, stream):
     assert state_tag(kept_pending) is None  # moto ignores the POST form's tagging field (S3 applies it)
 
 
+def test_a_new_message_whose_file_is_already_gone_fans_out_without_a_failure(api, stream, monkeypatch):
+    """A late or retried record may find the object deleted (its message deleted meanwhile): the tag is skipped,
+    the record does not fail. (S3 says "no such key", not "access denied", only to a role that may list the bucket.)"""
+    from postbox.integrations import s3
+
+    attachment_id = uploaded(api)
+    message_id = create(api, "alice", [attachment_id], target_type="user", target_id="bob").get_json()["id"]
+    s3_client().delete_object(Bucket=s3.bucket(), Key=s3.object_key(attachment_id))
+    invocations = stream.invocations("FanoutFunction", monkeypatch)
+    stream.drain()
+    assert invocations and all(response == {"batchItemFailures": []} for _, response in invocations)
+    assert [entry["id"] for entry in api.get("/api/v1/inbox", user="bob").get_json()["items"]] == [message_id]
+    assert stored(attachment_id) is None
+
+
 def test_deleting_a_message_deletes_its_objects_and_items(api, stream):
     gone = [uploaded(api), uploaded(api, data=b"second file")]
     kept = uploaded(api)

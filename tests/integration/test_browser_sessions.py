@@ -3,7 +3,6 @@ the bearer header on the GET downloads of both faces, verified as strictly as a 
 route. The deployed session authorizer is tested here with Cognito-shaped RS256 tokens; the local gateway applies
 the same rules (postbox.auth) to local tokens."""
 
-import importlib.util
 import io
 import time
 from pathlib import Path
@@ -27,13 +26,10 @@ def authorizer(keys, monkeypatch):  # noqa: F811
 
     monkeypatch.setenv("SESSION_CLIENT_IDS", "web")
     reset_settings()
-    spec = importlib.util.spec_from_file_location("session_authorizer", ROOT / "functions/auth/session/app.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    from postbox_local.functions import LambdaContext
+    from postbox_local.functions import LocalFunction
 
-    yield lambda headers: module.lambda_handler({"type": "REQUEST", "methodArn": ARN, "headers": headers},
-                                                LambdaContext("SessionAuthorizerFunction"))
+    function = LocalFunction("SessionAuthorizerFunction", ROOT / "functions/auth/session")
+    yield lambda headers: function.invoke({"type": "REQUEST", "methodArn": ARN, "headers": headers})
     reset_settings()
 
 
@@ -74,6 +70,37 @@ def test_the_authorizer_refuses_what_a_bearer_token_would_not_pass(authorizer, k
             authorizer({"Authorization": f"Bearer {made}"})
     with pytest.raises(Exception, match="Unauthorized"):
         authorizer({})
+
+
+def test_the_deployed_authorizer_reads_the_web_clients_from_its_ssm_parameter(aws, keys, monkeypatch):  # noqa: F811
+    """As template.yaml deploys it: no SESSION_CLIENT_IDS, the client ids in the SSM parameter it names."""
+    import boto3
+    import jwt
+
+    from postbox.settings import reset as reset_settings
+    from postbox_local.functions import LocalFunction
+
+    name = "/postbox/dev/session-client-ids"
+    boto3.client("ssm").put_parameter(Name=name, Value="web, web-admin", Type="String")
+    monkeypatch.delenv("SESSION_CLIENT_IDS", raising=False)
+    monkeypatch.setenv("SESSION_CLIENT_IDS_PARAMETER", name)
+    reset_settings()
+    function = LocalFunction("SessionAuthorizerFunction", ROOT / "functions/auth/session")
+
+    def with_cookie_of(client_id: str) -> dict:
+        claims = {"username": "bob", "scope": "postbox/user", "token_use": "access", "iss": ISSUER,
+                  "exp": int(time.time()) + 600, "client_id": client_id}
+        cookie = jwt.encode(claims, keys, algorithm="RS256", headers={"kid": "k1"})
+        headers = {"Cookie": f"{SESSION_COOKIE}={cookie}"}
+        return function.invoke({"type": "REQUEST", "methodArn": ARN, "headers": headers})
+
+    try:
+        assert with_cookie_of("web")["principalId"] == with_cookie_of("web-admin")["principalId"] == "bob"
+        with pytest.raises(Exception, match="Unauthorized"):
+            with_cookie_of("elsewhere")
+    finally:
+        monkeypatch.undo()
+        reset_settings()
 
 
 # -- the session endpoint and the cookie, through the local gateway ---------------------------------------------------

@@ -121,6 +121,37 @@ def test_link_errors_are_dhis2s_409s_and_change_nothing(api):
     assert [m["text"] for m in messages["messages"]] == ["see the file"]
 
 
+def test_create_and_reply_check_each_upload_as_onas_create_does(api):
+    """A file announced but never uploaded is a 409; an object that is not what was declared (moto does not enforce
+    the presigned POST's policy) is deleted before the 409. Nothing is written either way."""
+    from test_attachments_on_moto import TEXT as REGISTER
+    from test_attachments_on_moto import announce, post_form, stored
+
+    conversation = conversation_with(api, [])
+
+    def create(file: str):
+        return api.post(MC, user="alice", json={"subject": "Files", "text": "t", "users": [{"id": "bob"}],
+                                                "attachments": [{"id": file}]})
+
+    def reply(file: str):
+        return api.post(f"{MC}/{conversation}", user="alice", query_string={"attachments": file}, data="a reply",
+                        headers=TEXT)
+
+    for send in (create, reply):
+        never = announce(api)["id"]
+        assert_web_message(send(never), 409, f"Attachment '{never}' has not been uploaded yet: POST the upload "
+                                             "form first.")
+        broken = announce(api, size=5)
+        assert post_form(broken, REGISTER).status_code == 204   # 28 bytes under a policy for 5
+        assert_web_message(send(broken["id"]), 409, (
+            f"Attachment '{broken['id']}' was uploaded as {len(REGISTER)} bytes of type text/plain, not the declared 5 "
+            "bytes of type text/plain; the upload was deleted, upload the file again."))
+        assert stored(broken["id"]) is None
+    assert "Files" not in [c["displayName"] for c in api.get(MC, user="bob").get_json()["messageConversations"]]
+    messages = api.get(f"{MC}/{conversation}", user="alice", query_string={"fields": "messages[text]"}).get_json()
+    assert [m["text"] for m in messages["messages"]] == ["see the file"]
+
+
 def test_reply_links_files_and_the_native_download_follows_conversation_access(api):
     conversation = conversation_with(api, [])
     first, second = upload(api, "bob"), upload(api, "bob", path=f"{MC}/attachments", name="b.csv")

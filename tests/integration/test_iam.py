@@ -1,6 +1,7 @@
 """IAM proven from the code's own calls (docs/testing.md#iam): the AWS calls a function makes are checked against
 its role in template.yaml as CloudFormation sees it (postbox_local.iam). The whole run is checked when it ends
-(tests/conftest.py); these tests show the check itself refuses what IAM would refuse."""
+(tests/conftest.py); these tests show the check itself refuses what IAM would refuse, and that a grant no call uses
+fails a whole-suite run unless tests/iam_kept.txt keeps it with a reason."""
 
 import re
 from pathlib import Path
@@ -23,6 +24,15 @@ def without(text: str, function: str, line: str) -> str:
     return text[:start] + block.replace(line, "", 1) + text[end:]
 
 
+def with_line(text: str, function: str, before: str, line: str) -> str:
+    """A copy of the template with one line added to one function's block, before the line given."""
+    start = text.index(f"\n  {function}:\n")
+    end = text.index("\n  # ---", start) if "\n  # ---" in text[start:] else len(text)
+    block = text[start:end]
+    assert block.count(before) == 1, (function, before)
+    return text[:start] + block.replace(before, line + before) + text[end:]
+
+
 def test_a_message_create_is_allowed_and_dropping_its_put_grant_fails_the_check(api):
     with iam.capture() as calls:
         response = api.post("/api/v1/messaging", user="alice",
@@ -35,6 +45,43 @@ def test_a_message_create_is_allowed_and_dropping_its_put_grant_fails_the_check(
     denied = iam_roles.check(calls, copy, functions=[]).denied
     assert [(r.action, r.resource) for r in denied["CreateMessageFunction"]] == [
         ("dynamodb:PutItem", iam.table_arn("postbox-local"))]
+
+
+def test_an_extra_grant_is_unused_and_fails_a_full_run_unless_kept_with_a_reason(api):
+    """The mirror of the test above: a grant no call uses is listed, and fails the strict (whole-suite) check until a
+    line of tests/iam_kept.txt keeps it; a line that keeps nothing fails too."""
+    with iam.capture() as calls:
+        response = api.post("/api/v1/messaging", user="alice",
+                            json={"target_type": "xform", "target_id": "34", "message": "hi"})
+    assert response.status_code == 201
+    function, table = "CreateMessageFunction", iam.table_arn("postbox-local")
+    before = iam_roles.check(calls, TEMPLATE, functions=[function])
+    # what this one create leaves unused (its attachment and idempotency grants), kept for the sake of the test
+    kept = [iam_roles.Kept(function, action, resource, "not this test's")
+            for action, resource in before.unused[function]]
+    assert iam_roles.unjustified(before, kept) == []
+
+    item = "                - dynamodb:{}\n"
+    copy = with_line(TEMPLATE, function, item.format("PutItem"), item.format("DeleteItem"))
+    after = iam_roles.check(calls, copy, functions=[function])
+    assert after.denied == {}
+    assert set(after.unused[function]) - set(before.unused[function]) == {("dynamodb:DeleteItem", table)}
+    assert iam_roles.unjustified(after, kept) == [
+        f"unused {function}: dynamodb:DeleteItem on {table} (neither used nor kept in tests/iam_kept.txt)"]
+    reason = iam_roles.load_kept(f"{function} dynamodb:DeleteItem {table}  # a reason\n")
+    assert iam_roles.unjustified(after, kept + reason) == []
+    assert f"unused {function}: dynamodb:DeleteItem on {table}  # kept: a reason" in \
+        iam_roles.report(after, kept + reason).splitlines()
+    used = iam_roles.Kept("*", "dynamodb:PutItem", table, "keeps nothing: the create uses it")
+    assert iam_roles.unjustified(after, [*kept, *reason, used]) == [
+        f"STALE tests/iam_kept.txt: * dynamodb:PutItem {table} (no unused grant of that name)"]
+    with pytest.raises(ValueError, match="reason"):
+        iam_roles.load_kept(f"{function} dynamodb:DeleteItem {table}\n")
+
+
+def test_the_committed_kept_grants_each_have_a_reason():
+    kept = iam_roles.load_kept()
+    assert kept and all(k.reason for k in kept)
 
 
 def test_an_index_query_needs_the_index_arn(api, stream):

@@ -236,6 +236,37 @@ def test_aalam_send_retried_returns_the_same_alert_and_one_entry_per_receiver(ap
         assert [i["id"] for i in api.get("/api/v1/inbox", user=user).get_json()["items"]] == [first.get_json()["id"]]
 
 
+def test_a_refused_dhis2_create_feedback_alert_or_upload_keeps_no_key(api):
+    """As on Ona: a create the handler refuses (not validation) frees its key, so a corrected retry runs."""
+    conversation = {"subject": "Stock-out", "text": "We are out of ORS", "users": [{"id": "nobody"}]}
+    feedback = {"data": "The app crashes", "headers": {"Content-Type": "text/plain", KEY: "fb-1"}}
+    alert = {"from": "Billing", "app": "acme/billing", "content": "Your invoice is ready",
+             "receiver": [{"type": "users", "value": ["nobody@example.org"]}]}
+    upload = {"filename": "register.txt", "content_type": "text/plain", "size": 28}
+    refused = [
+        api.post(MC, user="alice", json=conversation, headers={KEY: "conv-1"}),
+        api.post(f"{MC}/feedback", user="bob", **feedback),                                  # no subject
+        api.request("PUT", "/aalam/base/message", app="acme/billing", json={"message": alert},
+                    headers={KEY: "alert-1"}),                                               # reaches nobody
+        api.post("/api/v1/attachments", user="alice", json={**upload, "content_type": "application/x-msdownload"},
+                 headers={KEY: "up-1"}),
+    ]
+    assert [r.status_code for r in refused] == [409, 400, 400, 400]
+    assert idempotency_records() == []
+
+    reaching_bob = {**alert, "receiver": [{"type": "users", "value": ["bob@example.org"]}]}
+    corrected = [
+        api.post(MC, user="alice", json={**conversation, "users": [{"id": "bob"}]}, headers={KEY: "conv-1"}),
+        api.post(f"{MC}/feedback", user="bob", query_string={"subject": "Crash"}, **feedback),
+        api.request("PUT", "/aalam/base/message", app="acme/billing", json={"message": reaching_bob},
+                    headers={KEY: "alert-1"}),
+        api.post("/api/v1/attachments", user="alice", json=upload, headers={KEY: "up-1"}),
+    ]
+    assert [r.status_code for r in corrected] == [201, 201, 200, 201]
+    assert not any("Idempotent-Replayed" in r.headers for r in corrected)
+    assert [r["status"] for r in idempotency_records()] == ["COMPLETED"] * 4
+
+
 def test_attachment_upload_retried_returns_the_same_id_and_form(api):
     body = {"filename": "register.txt", "content_type": "text/plain", "size": 28}
     first = api.post("/api/v1/attachments", user="alice", json=body, headers={KEY: "up-1"})

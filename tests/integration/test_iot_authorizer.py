@@ -2,7 +2,6 @@
 only their inbox, their own user topic and the topics of targets they can view."""
 
 import base64
-import importlib.util
 import json
 import threading
 import time
@@ -65,12 +64,10 @@ def token(private, *, username="bob", scope="openid postbox/user", token_use="ac
 
 @pytest.fixture
 def authorizer():
-    spec = importlib.util.spec_from_file_location("iot_authorizer", ROOT / "functions/iot/authorizer/app.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    from postbox_local.functions import LambdaContext
+    """The function as Lambda runs it (a fresh container); its AWS calls are checked against its role."""
+    from postbox_local.functions import LocalFunction
 
-    return lambda event: module.lambda_handler(event, LambdaContext("IotAuthorizerFunction"))
+    return LocalFunction("IotAuthorizerFunction", ROOT / "functions/iot/authorizer").invoke
 
 
 def mqtt_event(value: str, client_id: str = "phone") -> dict:

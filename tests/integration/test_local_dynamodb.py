@@ -231,11 +231,15 @@ def test_query_cost_follows_the_result_not_the_table(ddb):
             assert len(items) == 20
         return (time.perf_counter() - started) / 20
 
+    def best(partition: str, **extra) -> float:
+        """The quickest of three rounds: other work on the machine only ever adds time."""
+        return min(page_time(partition, **extra) for _ in range(3))
+
     fill("small", 40)
-    small = min(page_time("small"), page_time("small", IndexName="GSI1"))
+    small = min(best("small"), best("small", IndexName="GSI1"))
     fill("large", 6_000)
     fill("other", 6_000)
-    large = max(page_time("large"), page_time("large", IndexName="GSI1"))
+    large = max(best("large"), best("large", IndexName="GSI1"))
     assert large < small * 3 + 0.005, (small, large)
 
 

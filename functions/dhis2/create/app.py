@@ -10,17 +10,9 @@ from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.conversations import creation
 from postbox.logic.conversations.writing import CREATED
 from postbox.models.dhis2 import ConversationIn, WebMessage
-from postbox.settings import (
-    AttachmentSettings,
-    BucketSettings,
-    CursorSettings,
-    IdempotencySettings,
-    LimitsSettings,
-    TableSettings,
-    require,
-)
+from postbox.settings import creating_with_attachments, require
 
-require(TableSettings, BucketSettings, IdempotencySettings, CursorSettings, LimitsSettings, AttachmentSettings)
+require(*creating_with_attachments())
 
 app = dhis2_resolver()
 routes = Dhis2Routes(app)

@@ -9,17 +9,9 @@ from postbox.http.idempotency import IdempotencyKey, idempotent_create
 from postbox.http.resolver import api_entry, current_caller
 from postbox.logic.messages import create_message
 from postbox.models.ona import CreatedMessageOut, CreateMessageIn
-from postbox.settings import (
-    AttachmentSettings,
-    BucketSettings,
-    CursorSettings,
-    IdempotencySettings,
-    LimitsSettings,
-    TableSettings,
-    require,
-)
+from postbox.settings import creating_with_attachments, require
 
-require(TableSettings, BucketSettings, IdempotencySettings, CursorSettings, LimitsSettings, AttachmentSettings)
+require(*creating_with_attachments())
 
 app = ona_resolver()
 

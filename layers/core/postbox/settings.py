@@ -63,6 +63,11 @@ def require(*groups: type[EnvSettings]) -> None:
         group.get()
 
 
+def creating_with_attachments() -> tuple[type[EnvSettings], ...]:
+    """What a function that creates a message or conversation, with attachments and an Idempotency-Key, reads."""
+    return (TableSettings, BucketSettings, IdempotencySettings, CursorSettings, LimitsSettings, AttachmentSettings)
+
+
 def variable_names() -> set[str]:
     """Every environment variable Postbox reads, in any group."""
     return {name for group in EnvSettings.__subclasses__() for name in group.model_fields}
