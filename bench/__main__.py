@@ -29,6 +29,8 @@ def main() -> None:
                         help="the network round trip injected on both paths of the publisher run (Lambda to IoT Core)")
     parser.add_argument("--repeats", type=int, default=5, help="interpreters per cold-import figure")
     parser.add_argument("--recipients", type=int, default=10_000, help="recipients of the fan-out runs")
+    parser.add_argument("--alert-receivers", type=int, default=10_000,
+                        help="receivers of the Aalam alert run (100000: `python -m bench.fanout 100000` alone)")
     parser.add_argument("--pages", type=int, default=100, help="the deep page of the paging run")
     parser.add_argument("--org-unit", type=int, default=1000, help="recipients of the DHIS2 org-unit conversation")
     parser.add_argument("--growth", type=int, default=10_000, help="messages of the growth run (0: skip it)")
@@ -58,7 +60,7 @@ def main() -> None:
     measure("deep_pages", lambda: requests.deep_pages(messages=args.pages * 10 + 10, page_size=10, page=args.pages))
     measure("imports", lambda: imports.cold_imports(args.repeats))
     measure("ona_fanout", lambda: fanout.ona_fanout(args.recipients))
-    measure("alert_fanout", lambda: fanout.alert_fanout(args.recipients))
+    measure("alert_fanout", lambda: fanout.alert_fanout(args.alert_receivers))
     measure("dhis2_org_unit", lambda: fanout.dhis2_org_unit(args.org_unit))
 
     def through_the_local_stack() -> None:

@@ -2,6 +2,7 @@
 an Aalam alert. moto is far slower than DynamoDB per request, so the request counts are the portable figure."""
 
 import json
+import sys
 import time
 
 from bench.common import DEMO_DIRECTORY, auth, in_process_stack, moto_environment
@@ -39,12 +40,15 @@ def ona_fanout(recipients: int) -> dict:
             "seconds": round(seconds, 2)}
 
 
-def alert_fanout(receivers: int) -> dict:
+def alert_fanout(receivers: int, *, publish: bool = True) -> dict:
     """One Aalam alert to `receivers` users (one group), in-process on moto: the send request's DynamoDB requests
-    and time, then the fan-out's (receiver chunks -> inbox entries, as the stream delivers them). The publisher's
-    MQTT side (one publish per entry) is not part of this figure."""
+    and time, then the background's (docs/aalam.md#large-alerts): expansion steps -> receiver chunks -> inbox
+    entries and, with `publish`, the publisher's MQTT publish of each new entry, as the stream delivers them. The
+    time is until every entry is written (and published)."""
     moto_environment()
     from moto import mock_aws
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.iotdata.models import iotdata_backends
     from werkzeug.test import Client
 
     from postbox.dal import directory, keys, table
@@ -63,19 +67,24 @@ def alert_fanout(receivers: int) -> dict:
     with mock_aws():
         created = resources.create_all()
         upsert(parse_document(json.loads(DEMO_DIRECTORY.read_text())))
-        # The group's members are written directly: a 10,000-user directory load is not what is measured.
-        user_ids = [f"bench{n:05d}" for n in range(receivers)]
+        # The group's members and its member counter are written directly: a directory load of this size is not
+        # what is measured.
+        user_ids = [f"bench{n:06d}" for n in range(receivers)]
         table.batch_write([directory.entry_item(directory.GROUP, "bench", directory.GROUP,
                                                 {"id": "bench", "name": "bench"})]
                           + [directory.entry_item(directory.USER, uid, directory.USER, {"id": uid, "username": uid})
                              for uid in user_ids]
                           + [keys.member_key(directory.GROUP, "bench", uid) for uid in user_ids])
+        table.put({**keys.member_count_key(directory.GROUP, "bench"), "members": receivers})
         functions = FunctionRegistry()
         client = Client(Gateway(functions, {}))
         pump = StreamPump(functions, created["stream_arn"], created["queue_url"])
-        pump.consumers = [c for c in pump.consumers if c.spec.function == "FanoutFunction"]
+        wanted = {"FanoutFunction", "PublisherFunction"} if publish else {"FanoutFunction"}
+        pump.consumers = [c for c in pump.consumers if c.spec.function in wanted]
         pump.queue_consumers = []
-        pump.drain(max_rounds=10_000)  # the directory writes above: nothing for the fan-out
+        pump.drain(max_rounds=1_000_000)  # the directory writes above: nothing to deliver
+        published = iotdata_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].published_payloads
+        published_before = len(published)
         body = {"message": {"from": "Bench", "app": "acme/billing", "content": "One alert to many",
                             "receiver": [{"type": "groups", "value": ["bench"]}]}}
         headers = auth(app="acme/billing")
@@ -85,16 +94,22 @@ def alert_fanout(receivers: int) -> dict:
             send_seconds = time.perf_counter() - started
         assert response.status_code == 200 and response.get_json()["receivers"] == receivers, response.get_json()
         alert_id = response.get_json()["id"]
+        print(f"alert to {receivers}: send request {send_seconds:.2f} s, {dict(send_calls)}", file=sys.stderr,
+              flush=True)
         with dynamodb_requests() as fanout_calls:
             started = time.perf_counter()
-            pump.drain(max_rounds=10_000)
+            pump.drain(max_rounds=1_000_000)
             fanout_seconds = time.perf_counter() - started
         written = sum(page["Count"] for page in table.client().get_paginator("scan").paginate(
             TableName=table.table_name(), Select="COUNT", FilterExpression="SK = :sk",
             ExpressionAttributeValues={":sk": {"S": f"IN#{alert_id}"}}))
+        notices = sum(1 for topic, payload in published[published_before:]
+                      if topic.endswith("/inbox") and alert_id.encode() in payload)
     assert written == receivers, written
-    return {"receivers": receivers, "send": {"requests": sum(send_calls.values()), "calls": dict(send_calls),
-                                             "seconds": round(send_seconds, 2)},
+    assert notices == (receivers if publish else 0), notices
+    return {"receivers": receivers, "published": notices,
+            "send": {"requests": sum(send_calls.values()), "calls": dict(send_calls),
+                     "seconds": round(send_seconds, 2)},
             "fanout": {"requests": sum(fanout_calls.values()), "calls": dict(fanout_calls),
                        "seconds": round(fanout_seconds, 2), "entries": written}}
 
@@ -121,3 +136,8 @@ def dhis2_org_unit(recipients: int) -> dict:
     assert participants == recipients + 1, participants  # the org unit's users and the sender
     return {"recipients": recipients, "participants": participants, "requests": sum(calls.values()),
             "calls": dict(calls), "seconds": round(seconds, 2)}
+
+
+if __name__ == "__main__":
+    # One large alert on its own: `python -m bench.fanout 100000` (make bench runs a smaller one).
+    print(json.dumps(alert_fanout(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000), indent=2))

@@ -54,8 +54,11 @@ def markdown(results: dict) -> str:
                                       ona["recipients"], "N = recipients"))
     fan = results.get("alert_fanout")
     if fan:
-        for step, label in (("send", "send request"), ("fanout", "fan-out to inbox entries")):
-            lines.append(f"| Aalam alert to {fan['receivers']} receivers: {label} | {_cost(fan[step])} | - | - |")
+        background = "every inbox entry written" + (" and published" if fan.get("published") else "")
+        lines.append(f"| Aalam alert to {fan['receivers']} receivers: send request | {_cost(fan['send'])} | "
+                     f"2 s (docs/aalam.md#large-alerts) | {fan['send']['seconds'] / 2:.2f}x |")
+        lines.append(f"| Aalam alert to {fan['receivers']} receivers: in the background, {background} | "
+                     f"{_cost(fan['fanout'])} | - | - |")
     org_unit = results.get("dhis2_org_unit")
     if org_unit:
         lines.append(_batch_write_row(f"DHIS2 conversation to an org unit of {org_unit['recipients']} users: create "

@@ -1,4 +1,5 @@
-"""The `postbox` command: local | token | directory load | listen | redrive | counters rebuild | web publish.
+"""The `postbox` command: local | token | directory load | directory recount | listen | redrive | counters rebuild |
+web publish.
 
 Every command talks to the local stack unless told otherwise (`--aws`, or AWS_* variables). Errors print
 one line, not a traceback.
@@ -74,6 +75,23 @@ def cmd_token(args: argparse.Namespace) -> int:
         print(tokens.user_token(args.user))
     else:
         raise CliError("give a USER_ID or --app PROVIDER/APP")
+    return 0
+
+
+def cmd_directory_recount(args: argparse.Namespace) -> int:
+    _use_local_stack(args)
+    if args.table:
+        os.environ["TABLE_NAME"] = args.table
+    # the layer loads only for the commands that use it: a quick start
+    from postbox.logic.directory import recount_members
+    from postbox.settings import TableSettings, reset
+
+    reset()  # TABLE_NAME may have just changed
+    try:
+        counted = recount_members()
+    except Exception as error:
+        raise CliError(f"cannot recount the directory of {TableSettings.get().TABLE_NAME}: {error}") from None
+    print(f"counted the members of {counted} groups, org units and authorities in {os.environ.get('TABLE_NAME')}")
     return 0
 
 
@@ -225,6 +243,13 @@ def parser() -> argparse.ArgumentParser:
     load.add_argument("--table", help="table name (default: the local stack's, or TABLE_NAME)")
     load.add_argument("--aws", action="store_true", help="use your AWS credentials instead of the local stack")
     load.set_defaults(run=cmd_directory_load)
+
+    recount = directory_commands.add_parser(
+        "recount", help="set the member counters of every group, org unit and authority from their members "
+                        "(once, for a directory loaded before the counters existed)")
+    recount.add_argument("--table", help="table name (default: the local stack's, or TABLE_NAME)")
+    recount.add_argument("--aws", action="store_true", help="use your AWS credentials instead of the local stack")
+    recount.set_defaults(run=cmd_directory_recount)
 
     listen = commands.add_parser("listen", help="subscribe to a topic and print what arrives")
     listen.add_argument("topic")

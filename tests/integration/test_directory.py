@@ -667,3 +667,58 @@ def test_a_bad_delete_request_is_400(api, body):
     response = api.post(f"{DIRECTORY}/delete", user="admin", json=body)
     assert response.status_code == 400 and response.get_json()["errors"]
     assert scan() == before
+
+
+def member_counters_and_rows() -> tuple[dict[str, int], dict[str, int]]:
+    """Each container's member counter (0s left out), and its membership rows counted from the table."""
+    counters, rows = {}, {}
+    for (pk, sk), item in scan().items():
+        if sk == "COUNT" and item.get("members"):
+            counters[pk] = item["members"]
+        elif sk.startswith("MEMBER#"):
+            rows[pk] = rows.get(pk, 0) + 1
+    return counters, rows
+
+
+def test_member_counters_equal_the_membership_rows_through_loads_and_deletes(api):
+    counters, rows = member_counters_and_rows()
+    assert counters == rows and rows["DIR#group#field-team"] == 3
+    bob = {**demo_entry("users", "bob"), "groups": ["support"], "authorities": ["ALL"]}
+    load({"users": [bob, {"id": "gina", "username": "gina", "groups": ["field-team", "support"]}]})
+    load({"users": [bob]})  # loaded again: nothing changes
+    counters, rows = member_counters_and_rows()
+    assert counters == rows and (rows["DIR#group#field-team"], rows["DIR#group#support"]) == (3, 3)
+    delete(api, {"users": ["gina"], "groups": ["field-team"]})
+    counters, rows = member_counters_and_rows()
+    assert counters == rows and "DIR#group#field-team" not in rows
+    assert ("DIR#group#field-team", "COUNT") not in scan()  # the counter goes with its group
+
+
+def test_a_membership_written_twice_is_counted_once(aws):
+    from postbox.dal import directory, keys
+
+    load({"groups": [{"id": "g1", "name": "g1"}], "users": [{"id": "u1", "username": "u1", "groups": ["g1"]}]})
+    # a retried or concurrent write of the same changes: the rows are as wanted already, nothing is counted
+    directory.apply_memberships([keys.member_key("group", "g1", "u1"), keys.member_key("group", "g1", "u2")], [])
+    directory.apply_memberships([], [keys.member_key("group", "g1", "u3")])
+    assert directory.member_counts([("group", "g1"), ("group", "g2")]) == {("group", "g1"): 2, ("group", "g2"): None}
+
+
+def test_cli_recount_sets_the_counters_of_a_directory_written_before_them(directory, capsys, monkeypatch):
+    from postbox.dal import keys, table
+    from postbox_local.cli import main
+
+    expected, _ = member_counters_and_rows()
+    for pk in expected:  # as a directory written before the counters: none
+        table.delete({"PK": pk, "SK": "COUNT"})
+    table.update(keys.directory_key("orgunit", "OuDistrict1"), "SET #u = :n", names={"#u": "users"},
+                 values={":n": 0})
+    monkeypatch.setenv("TABLE_NAME", "postbox-local")
+
+    assert main(["directory", "recount", "--aws"]) == 0
+
+    assert capsys.readouterr().out.strip() == (
+        "counted the members of 6 groups, org units and authorities in postbox-local")  # 2, 2 and 2
+    counters, rows = member_counters_and_rows()
+    assert counters == rows == expected
+    assert table.get(keys.directory_key("orgunit", "OuDistrict1"))["users"] == rows["DIR#orgunit#OuDistrict1"]

@@ -14,19 +14,30 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from postbox.dal import directory, keys, table
+from postbox.dal import counters, directory, keys, table
 from postbox.dal.feed import FeedQuery
 from postbox.dal.inbox import NewEntry, entry_item
 from postbox.dal.table import ConditionFailed, Item, Key
 
 ALERT_TYPE = "alert"
 RECEIVERS_TYPE = "alert_receivers"
+JOB_TYPE = "alert_job"
+CLAIM_TYPE = "alert_claim"
 PREFERENCE_TYPE = "preference"
 ENTRY_KIND = "alert"
+# With 1000 ids of at most 64 characters a chunk stays under 70 KB (an item holds 400 KB).
 RECEIVERS_PER_CHUNK = 1000
-# With 1000 ids of at most 64 characters a chunk stays under 70 KB; 50 chunks and the alert stay under the
-# 4 MB and 100 items of one transaction.
-MAX_RECEIVERS = 50 * RECEIVERS_PER_CHUNK
+# A send resolves up to this many receivers in the request; more are queued as expansion jobs
+# (docs/aalam.md#large-alerts).
+SYNC_RECEIVERS = RECEIVERS_PER_CHUNK
+# Groups and authorities one alert names (one expansion job each, in the send's one transaction).
+MAX_SOURCES = 40
+# Users named directly in one expansion job (lookups resolved in the background), and in one alert: the jobs, the
+# groups' and the alert fit one transaction's 100 items.
+VALUES_PER_JOB = 1000
+MAX_DIRECT = 50 * VALUES_PER_JOB
+# What one send may address: a safeguard against a mistaken send to everyone, not a limit of the design.
+MAX_RECEIVERS = 1_000_000
 TRANSIENT_TTL_SECONDS = 3600
 PARALLEL_UPDATES = 16
 
@@ -74,8 +85,101 @@ def receiver_items(alert_id: str, user_ids: list[str], *, transient: dict[str, A
 
 
 def put_new(items: list[Item]) -> None:
-    """The alert and its receivers, all or nothing (one TransactWriteItems), each a new key."""
+    """The alert with its receiver chunks or expansion jobs, all or nothing (one TransactWriteItems), each a new
+    key."""
     table.transact_write([table.put_action(item, condition=table.attr("PK").not_exists()) for item in items])
+
+
+# -- expansion jobs: a large alert's receivers, expanded in the background (docs/aalam.md#large-alerts) -----------
+
+
+@dataclass(frozen=True)
+class Job:
+    """What one job expands: the members of a group or authority (`source` = (kind, id)), a list of user ids
+    already resolved (`users`), or emails and phone numbers to look up (`emails`, `phones`)."""
+    source: tuple[str, str] | None = None
+    users: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+
+
+def job_items(alert_id: str, jobs: list[Job], *, app_id: str, msg_group: str | None,
+              transient: dict[str, Any] | None = None, created_at: str | None = None,
+              expires_at: int | None = None) -> list[Item]:
+    """The first step of each job. A notify-only alert's jobs carry the notice (there is no alert item) and a TTL."""
+    items = []
+    for number, job in enumerate(jobs):
+        item: Item = {**keys.expansion_job_key(alert_id, number, 0), "type": JOB_TYPE, "alert_id": alert_id,
+                      "job": number, "step": 0, "app_id": app_id, "msg_group": msg_group or ""}
+        if job.source is not None:
+            item.update(kind=job.source[0], container=job.source[1])
+        else:
+            item.update(kind="users", users=list(job.users), emails=list(job.emails), phones=list(job.phones))
+        if transient is not None:
+            item.update(transient=True, notice=json.dumps(transient, ensure_ascii=False), created_at=created_at,
+                        expires_at=expires_at)
+        items.append(item)
+    return items
+
+
+def next_step(job: Item, start_key: Key) -> Item:
+    """The job's next step: the same job, from where this page ended."""
+    step = int(job["step"]) + 1
+    return {**job, **keys.expansion_job_key(job["alert_id"], int(job["job"]), step), "step": step,
+            "start": start_key}
+
+
+def step_chunk(job: Item, user_ids: list[str]) -> Item:
+    """The receiver chunk one step writes (transient: with the job's notice and TTL)."""
+    item: Item = {**keys.job_receivers_key(job["alert_id"], int(job["job"]), int(job["step"])),
+                  "type": RECEIVERS_TYPE, "alert_id": job["alert_id"], "users": user_ids}
+    if job.get("transient"):
+        item.update(transient=True, notice=job["notice"], created_at=job["created_at"], expires_at=job["expires_at"])
+    return item
+
+
+def finish_step(job: Item, chunk: Item | None, following: Item | None) -> bool:
+    """One step's writes in one transaction: its chunk, the next step, and the step itself deleted. False when the
+    step was done already (a re-delivered record): nothing is written twice."""
+    actions = [counters.delete_action(table.key_of(job), condition=table.attr("PK").exists())]
+    actions += [table.put_action(item, condition=table.attr("PK").not_exists())
+                for item in (chunk, following) if item is not None]
+    try:
+        table.transact_write(actions)
+    except table.TransactionCancelled as cancelled:
+        if cancelled.reasons[:1] == ["ConditionalCheckFailed"]:
+            return False
+        raise
+    return True
+
+
+def claim(job: Item, user_ids: list[str]) -> list[str]:
+    """A notify-only alert's users whose notice this step takes: those no other step claimed (a user in two groups
+    is notified once). A retried step takes its own claims again. Transactions of 100 conditional puts."""
+    by = job["SK"]
+    claimed: list[str] = []
+    for start in range(0, len(user_ids), table.TRANSACTION_MAX):
+        pending = user_ids[start:start + table.TRANSACTION_MAX]
+        for attempt in range(10):
+            if not pending:
+                break
+            condition = table.attr("PK").not_exists() | table.attr("by").eq(by)
+            actions = [table.put_action({**keys.claim_key(job["alert_id"], uid), "type": CLAIM_TYPE, "by": by,
+                                         "expires_at": job.get("expires_at")}, condition=condition)
+                       for uid in pending]
+            try:
+                table.transact_write(actions)
+            except table.TransactionCancelled as cancelled:
+                taken = {i for i, reason in enumerate(cancelled.reasons) if reason == "ConditionalCheckFailed"}
+                if not taken:
+                    table._backoff(attempt)
+                pending = [uid for i, uid in enumerate(pending) if i not in taken]
+                continue
+            claimed += pending
+            break
+        else:
+            raise RuntimeError("notice claims kept failing")
+    return claimed
 
 
 def get_alert(alert_id: str, *, consistent: bool = False) -> Item | None:
@@ -155,16 +259,29 @@ def lookup_keys(emails: Iterable[str], phones: Iterable[str], group_ids: Iterabl
             + [keys.directory_key(directory.GROUP, group_id) for group_id in group_ids])
 
 
-def get_users(user_ids: list[str]) -> dict[str, Item]:
-    """Directory users by id: BatchGetItem calls of 100 keys, several at once for a large set of receivers."""
-    chunks = [user_ids[i : i + table.BATCH_GET_MAX] for i in range(0, len(user_ids), table.BATCH_GET_MAX)]
-    if len(chunks) <= 1:
-        return directory.get_users(user_ids) if user_ids else {}
-    found: dict[str, Item] = {}
-    with ThreadPoolExecutor(max_workers=min(PARALLEL_UPDATES, len(chunks))) as pool:
-        for users in pool.map(directory.get_users, chunks):
-            found.update(users)
-    return found
+def receiving(user_ids: list[str], app_id: str, msg_group: str | None) -> tuple[set[str], set[str]]:
+    """(the active users among `user_ids`, those of them who unfollowed the app's message group): each user's
+    directory entry and preference item in BatchGetItem calls of 100 keys (50 users), several at once."""
+    provider_code, _, app_code = app_id.partition("/")
+    wanted: list[Key] = []
+    for uid in user_ids:
+        wanted += [directory.user_key(uid), keys.preference_key(uid, provider_code, app_code, msg_group or "")]
+    chunks = [wanted[i : i + table.BATCH_GET_MAX] for i in range(0, len(wanted), table.BATCH_GET_MAX)]
+    found: dict[tuple[str, str], Item] = {}
+    if len(chunks) == 1:
+        found = table.batch_get(chunks[0])
+    elif chunks:
+        with ThreadPoolExecutor(max_workers=min(PARALLEL_UPDATES, len(chunks))) as pool:
+            for part in pool.map(table.batch_get, chunks):
+                found.update(part)
+    active, unfollowed = set(), set()
+    for uid in user_ids:
+        user = found.get(table.key_pair(directory.user_key(uid)))
+        if user is not None and user.get("active", True):
+            active.add(uid)
+            if table.key_pair(keys.preference_key(uid, provider_code, app_code, msg_group or "")) in found:
+                unfollowed.add(uid)
+    return active, unfollowed
 
 
 def app_key(app_id: str) -> Key:
@@ -183,13 +300,6 @@ def put_unfollow(user_id: str, provider_code: str, app_code: str, msg_group: str
 
 def delete_unfollow(user_id: str, provider_code: str, app_code: str, msg_group: str) -> None:
     table.delete(keys.preference_key(user_id, provider_code, app_code, msg_group))
-
-
-def unfollowers(app_id: str, msg_group: str) -> set[str]:
-    """Users who unfollowed an app's message group ("" = its ungrouped alerts): one Query, paged."""
-    rows = table.query_all(table.key_attr("GSI4PK").eq(keys.unfollow_feed(app_id, msg_group)),
-                           index=keys.BY_SOURCE_INDEX)
-    return {keys.user_of(row["GSI4SK"]) for row in rows}
 
 
 def unfollows(user_id: str, app_id: str, msg_group: str) -> bool:

@@ -61,7 +61,7 @@ def participant_item(header: dict[str, Any], user_id: str, *, read: bool, follow
         "archived": archived, "followUp": follow_up, "sort": sort, "search": search,
         "GSI1PK": keys.inbox_feed(user_id, archived=archived), "GSI1SK": sort,
         "GSI2PK": keys.conversation_feed(user_id), "GSI2SK": sort,
-        "GSI4PK": keys.source_feed(conversation_id), "GSI4SK": keys.user_pk(user_id),
+        "GSI4PK": keys.source_feed(conversation_id, user_id), "GSI4SK": keys.user_pk(user_id),
         **{name: header.get(name) for name in DENORMALIZED},
         # DynamoDB stores no nulls: "" stands for no assignee, so `assignee.id:ne:x` also finds unassigned ones.
         "assignee": header.get("assignee") or "",

@@ -228,10 +228,16 @@ def remove(entry_key: Key, user_id: str, *, only_if: Callable[[Item], bool] | No
 
 
 def _delete_action(entry_key: Key, stored: Item) -> dict[str, Any]:
-    expr = table.Expression()
-    delete: dict[str, Any] = {"TableName": table.table_name(), "Key": table.serialize(entry_key),
-                              "ConditionExpression": expr.build(state_condition(stored))}
-    delete.update(expr.params())
+    return delete_action(entry_key, condition=state_condition(stored))
+
+
+def delete_action(key: Key, *, condition: Any = None) -> dict[str, Any]:
+    """A Delete for table.transact_write (also the directory's member counters and the alerts' expansion steps)."""
+    delete: dict[str, Any] = {"TableName": table.table_name(), "Key": table.serialize(key)}
+    if condition is not None:
+        expr = table.Expression()
+        delete["ConditionExpression"] = expr.build(condition)
+        delete.update(expr.params())
     return {"Delete": delete}
 
 

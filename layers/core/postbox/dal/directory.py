@@ -3,7 +3,7 @@
 import re
 from typing import Any
 
-from postbox.dal import keys, table
+from postbox.dal import counters, keys, table
 from postbox.dal.table import Item, Key
 
 # Directory kinds as stored in keys; "target" entries are keyed by their own type (xform, project, ...).
@@ -77,8 +77,18 @@ def viewable_targets(user_id: str) -> list[tuple[str, str]]:
 
 def member_ids(container_kind: str, container_id: str) -> list[str]:
     pk = keys.directory_key(container_kind, container_id)["PK"]
-    rows = table.query_all(table.key_attr("PK").eq(pk) & table.key_attr("SK").begins_with("MEMBER#"), projection=["SK"])
-    return [row["SK"].removeprefix("MEMBER#") for row in rows]
+    rows = table.query_all(table.key_attr("PK").eq(pk) & table.key_attr("SK").begins_with(keys.MEMBER_PREFIX),
+                           projection=["SK"])
+    return [row["SK"].removeprefix(keys.MEMBER_PREFIX) for row in rows]
+
+
+def member_page(container_kind: str, container_id: str, *, limit: int,
+                start_key: Key | None) -> tuple[list[str], Key | None]:
+    """One page of a container's member ids, at most `limit`, and where the next page starts (None: the last)."""
+    pk = keys.directory_key(container_kind, container_id)["PK"]
+    condition = table.key_attr("PK").eq(pk) & table.key_attr("SK").begins_with(keys.MEMBER_PREFIX)
+    rows, _, last = next(table.query_pages(condition, limit=limit, start_key=start_key, projection=["PK", "SK"]))
+    return [row["SK"].removeprefix(keys.MEMBER_PREFIX) for row in rows], last
 
 
 def project_xform_ids(project_id: str) -> list[str]:
@@ -160,9 +170,67 @@ def first_entries(listed_as: str, *, limit: int) -> list[Item]:
     return found[:limit]
 
 
-def member_count(container_kind: str, container_id: str) -> int:
+# -- member counters: how many members a group, org unit or authority has, without reading them ---------------------
+# Each container has a counter item (keys.member_count_key) changed in the same TransactWriteItems as its membership
+# rows: a row is put only if absent and deleted only if present, with the counter's ADD, so a counter always equals
+# its rows (a change whose row is already as wanted counts nothing), whatever retries or concurrent loads do.
+
+MEMBERSHIPS_PER_TRANSACTION = 40  # plus at most as many counter updates: within a transaction's 100 actions
+
+
+def member_counts(containers: list[tuple[str, str]], *, consistent: bool = False) -> dict[tuple[str, str], int | None]:
+    """(kind, id) -> its member count (one BatchGetItem per 100); None for a container never counted."""
+    found = table.batch_get([keys.member_count_key(kind, cid) for kind, cid in containers], consistent=consistent)
+    result: dict[tuple[str, str], int | None] = {}
+    for kind, cid in containers:
+        counter = found.get(table.key_pair(keys.member_count_key(kind, cid)))
+        result[(kind, cid)] = max(0, int(counter.get("members", 0))) if counter else None
+    return result
+
+
+def recount_members(container_kind: str, container_id: str) -> int:
+    """Set a container's member counter to the number of its membership rows, read with Select=COUNT: maintenance
+    only (`postbox directory recount`), never on a request or stream path."""
     pk = keys.directory_key(container_kind, container_id)["PK"]
-    return table.count(table.key_attr("PK").eq(pk) & table.key_attr("SK").begins_with("MEMBER#"), consistent=True)
+    count = table.count(table.key_attr("PK").eq(pk) & table.key_attr("SK").begins_with(keys.MEMBER_PREFIX),
+                        consistent=True)
+    table.update(keys.member_count_key(container_kind, container_id), "SET members = :n", values={":n": count})
+    return count
+
+
+def apply_memberships(added: list[Key], removed: list[Key]) -> None:
+    """Put and delete membership rows (keys.member_key) with their containers' counters, in transactions."""
+    changes = {table.key_pair(key): (key, True) for key in added}
+    changes.update({table.key_pair(key): (key, False) for key in removed if table.key_pair(key) not in changes})
+    pending = list(changes.values())
+    for start in range(0, len(pending), MEMBERSHIPS_PER_TRANSACTION):
+        _apply_membership_chunk(pending[start:start + MEMBERSHIPS_PER_TRANSACTION])
+
+
+def _apply_membership_chunk(chunk: list[tuple[Key, bool]]) -> None:
+    for attempt in range(10):
+        if not chunk:
+            return
+        per_container: dict[tuple[str, str], int] = {}
+        actions = []
+        for key, add in chunk:
+            kind, container_id, _ = keys.member_of(key)
+            per_container[(kind, container_id)] = per_container.get((kind, container_id), 0) + (1 if add else -1)
+            actions.append(table.put_action(dict(key), condition=table.attr("PK").not_exists()) if add
+                           else counters.delete_action(key, condition=table.attr("PK").exists()))
+        actions += [table.update_action(keys.member_count_key(kind, cid), "ADD members :n", values={":n": n})
+                    for (kind, cid), n in per_container.items() if n]
+        try:
+            table.transact_write(actions)
+            return
+        except table.TransactionCancelled as cancelled:
+            reasons = cancelled.reasons[:len(chunk)]
+            # A row already as wanted (put of a present row, delete of an absent one): nothing to count.
+            done = {i for i, reason in enumerate(reasons) if reason == "ConditionalCheckFailed"}
+            if not done:
+                table._backoff(attempt)  # in conflict or throttled: the same again, later
+            chunk = [change for i, change in enumerate(chunk) if i not in done]
+    raise RuntimeError("membership writes kept failing")
 
 
 def names_of_kind(listed_as: str) -> list[Item]:

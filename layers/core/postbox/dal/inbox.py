@@ -37,7 +37,7 @@ def entry_item(entry: NewEntry) -> Item:
         "read": False, "archived": False, "sort": sort,
         "GSI1PK": keys.inbox_feed(entry.user_id), "GSI1SK": sort,
         "GSI3PK": keys.unread_feed(entry.user_id), "GSI3SK": sort,
-        "GSI4PK": keys.source_feed(entry.source_id), "GSI4SK": keys.user_pk(entry.user_id),
+        "GSI4PK": keys.source_feed(entry.source_id, entry.user_id), "GSI4SK": keys.user_pk(entry.user_id),
         **({"from_name": entry.sender_name} if entry.sender_name else {}),
         **({"notify": entry.notify} if entry.notify is not None else {}),
     }
@@ -63,8 +63,9 @@ def user_of(entry_key: Key) -> str:
 
 
 def source_entry_keys(source_id: str) -> list[Key]:
-    rows = table.query_all(K("GSI4PK").eq(keys.source_feed(source_id)), index=keys.BY_SOURCE_INDEX)
-    return [table.key_of(row) for row in rows]
+    """Every entry of a source, from the source index: one Query per shard (keys.source_feeds)."""
+    return [table.key_of(row) for feed in keys.source_feeds(source_id)
+            for row in table.query_all(K("GSI4PK").eq(feed), index=keys.BY_SOURCE_INDEX)]
 
 
 def delete_entries(entry_keys: list[Key]) -> int:

@@ -7,24 +7,31 @@
 | inbox entry     | USER#{uid}              | IN#{source id}     | Feed: INBOX#{uid} or ARCHIVE#{uid};            |
 |  (conversation: | CONV#{conversation uid} | PART#{uid}         |  + FeedByVerb: CONVS#{uid}, the DHIS2 list)    |
 |                 |                         |                    | Unread (keys only, sparse): UNREAD#{uid};      |
-|                 |                         |                    | BySource (keys only): SRC#{source id}          |
+|                 |                         |                    | BySource (keys only): SRC#{source id}#{shard}, |
+|                 |                         |                    |  shard = crc32(uid) mod 16 (SOURCE_SHARDS)     |
 | directory entry | DIR#{kind}#{id}         | DIR                | Feed: DIRKIND#{kind} / id (admin listing)       |
 | effective roles | DIR#{type}#{id}         | ROLE#{uid}         | BySource: ROLES#{uid} / {type}#{id}             |
 | memberships     | DIR#group#{g}, DIR#orgunit#{o}, DIR#authority#{a}: MEMBER#{uid};                   |
+|                 |  and COUNT, the member counter (written with every membership change)              |
 |                 | DIR#project#{p}: XFORM#{xform id}                                                  |
 | lookups         | DIR#email#{email}, DIR#phone#{phone}, DIR#appclient#{client id}: DIR              |
 | name words      | DIR#{user|group|orgunit}#{id} | WORD#{word} | FeedByVerb: WORDS#{kind}#{first letter} /  |
 |                 |                         |                    |  {word}#{id}: word-prefix search of names      |
 | alert           | ALERT#{id}              | ALERT              | per-user copies are inbox entries (kind alert),  |
 |                 |                         |                    |  + FeedByVerb: ALERTS#{uid}, the Aalam list     |
-| alert receivers | ALERT#{id}              | RCPT#{nnnn}        | user ids in chunks (fan-out input; transient    |
-|                 |                         |                    |  alerts: the only items, deleted when published) |
+| alert receivers | ALERT#{id}              | RCPT#{nnnn}, RCPT#J{job}#{step} | user ids in chunks (fan-out input;  |
+|                 |                         |                    |  transient alerts: deleted when published)      |
+| expansion job   | ALERT#{id}              | JOB#{job}#{step}   | one page of a group, authority or user list to  |
+|                 |                         |                    |  expand (fan-out input; deleted when done)      |
+| notice claim    | ALERT#{id}              | TO#{uid}           | transient alerts: one notice per user (TTL)     |
 | preference      | USER#{uid}              | PREF#{prov}#{app}#{group} | BySource: UNFOLLOW#{prov/app}#{group}    |
 | channel marker  | USER#{uid}              | SENT#{channel}#{source id}#{revision} | one email or SMS sent (TTL)   |
 | attachment      | ATT#{id}                | ATT                | (the S3 key is attachments/{id})               |
 
 Feed index sort keys are `{ISO timestamp}#{id}`: newest-first order, and timestamp filters become key conditions.
 """
+
+import zlib
 
 from postbox.ids import is_uid
 
@@ -95,8 +102,26 @@ def unread_feed(user_id: str) -> str:
     return f"UNREAD#{user_id}"
 
 
-def source_feed(source_id: str) -> str:
-    return f"SRC#{source_id}"
+# A source's entries are spread over SOURCE_SHARDS partitions of the BySource index, by a stable hash of the user:
+# one index partition takes about 1,000 writes a second, so an alert to 100,000 users written into one would be
+# bound by it (docs/capacity.md). Readers query every shard, and the unsharded partition of entries written before
+# the shards (docs/architecture.md#data-model).
+SOURCE_SHARDS = 16
+
+
+def source_shard(user_id: str) -> int:
+    return zlib.crc32(user_id.encode()) % SOURCE_SHARDS
+
+
+def source_feed(source_id: str, user_id: str) -> str:
+    """The BySource partition of a user's entry for a source: `SRC#{source id}#{shard}`."""
+    return f"SRC#{source_id}#{source_shard(user_id)}"
+
+
+def source_feeds(source_id: str) -> list[str]:
+    """Every BySource partition that may hold a source's entries: its shards, then the unsharded `SRC#{source id}`
+    of entries written before the shards."""
+    return [f"SRC#{source_id}#{shard}" for shard in range(SOURCE_SHARDS)] + [f"SRC#{source_id}"]
 
 
 def directory_key(kind: str, entry_id: str) -> dict[str, str]:
@@ -116,8 +141,27 @@ def user_roles_feed(user_id: str) -> str:
     return f"ROLES#{user_id}"
 
 
+MEMBER_PREFIX = "MEMBER#"
+MEMBER_COUNT_SK = "COUNT"
+
+
 def member_key(kind: str, container_id: str, user_id: str) -> dict[str, str]:
-    return {"PK": f"DIR#{kind}#{container_id}", "SK": f"MEMBER#{user_id}"}
+    return {"PK": f"DIR#{kind}#{container_id}", "SK": f"{MEMBER_PREFIX}{user_id}"}
+
+
+def is_member_key(key: dict[str, str]) -> bool:
+    return key["PK"].startswith("DIR#") and key["SK"].startswith(MEMBER_PREFIX)
+
+
+def member_of(key: dict[str, str]) -> tuple[str, str, str]:
+    """(container kind, container id, user id) of a membership key (the inverse of member_key)."""
+    _, kind, container_id = key["PK"].split("#", 2)
+    return kind, container_id, key["SK"].removeprefix(MEMBER_PREFIX)
+
+
+def member_count_key(kind: str, container_id: str) -> dict[str, str]:
+    """A group's, org unit's or authority's member counter, kept in the transactions that write its members."""
+    return {"PK": f"DIR#{kind}#{container_id}", "SK": MEMBER_COUNT_SK}
 
 
 def word_key(kind: str, entry_id: str, word: str) -> dict[str, str]:
@@ -152,6 +196,27 @@ def alert_pk(alert_id: str) -> str:
 
 def receivers_key(alert_id: str, chunk: int) -> dict[str, str]:
     return {"PK": alert_pk(alert_id), "SK": f"{RECEIVERS_PREFIX}{chunk:04d}"}
+
+
+JOB_PREFIX = "JOB#"
+CLAIM_PREFIX = "TO#"
+
+
+def expansion_job_key(alert_id: str, job: int, step: int) -> dict[str, str]:
+    """Step `step` of an alert's receiver expansion job `job` (one group, authority or list of users): the
+    fan-out expands one page of it into a receiver chunk and writes the next step."""
+    return {"PK": alert_pk(alert_id), "SK": f"{JOB_PREFIX}{job:03d}#{step:06d}"}
+
+
+def job_receivers_key(alert_id: str, job: int, step: int) -> dict[str, str]:
+    """The receiver chunk one expansion step writes."""
+    return {"PK": alert_pk(alert_id), "SK": f"{RECEIVERS_PREFIX}J{job:03d}#{step:06d}"}
+
+
+def claim_key(alert_id: str, user_id: str) -> dict[str, str]:
+    """A notify-only alert's mark that a user's notice is taken by one expansion step (no second notice from
+    another group); TTL."""
+    return {"PK": alert_pk(alert_id), "SK": f"{CLAIM_PREFIX}{user_id}"}
 
 
 def alert_feed(user_id: str) -> str:

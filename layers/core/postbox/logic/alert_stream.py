@@ -1,21 +1,28 @@
-"""Aalam alerts' stream side (docs/aalam.md): receiver chunks become inbox entries, edits reach the entries,
-notify-only alerts are published and removed."""
+"""Aalam alerts' stream side (docs/aalam.md): expansion jobs become receiver chunks, receiver chunks become inbox
+entries, edits reach the entries, notify-only alerts are published and removed."""
 
 import json
 from collections.abc import Callable
 
 from postbox.dal import alerts as store
+from postbox.dal import directory
 from postbox.dal.table import Item
 from postbox.logic.changes import Change
 from postbox.logic.entries import preview, write_missing
 from postbox.logic.inbox import render_entry
 from postbox.topics import encode_payload, inbox_topic
 
+# Members one expansion step reads (one Query page) and writes as one receiver chunk.
+MEMBERS_PER_STEP = store.RECEIVERS_PER_CHUNK
+
 
 def fan_out_alert(change: Change) -> None:
-    """Fan-out: a receiver chunk becomes inbox entries; an edit of the alert reaches the entries."""
+    """Fan-out: an expansion step becomes a receiver chunk (and the next step); a receiver chunk becomes inbox
+    entries; an edit of the alert reaches the entries."""
     kind = change.item_type()
-    if kind == store.RECEIVERS_TYPE and change.event == "INSERT" and change.new and not change.new.get("transient"):
+    if kind == store.JOB_TYPE and change.event == "INSERT" and change.new:
+        expand_step(change.new)
+    elif kind == store.RECEIVERS_TYPE and change.event == "INSERT" and change.new and not change.new.get("transient"):
         deliver_receivers(change.new)
     elif kind == store.ALERT_TYPE and change.event == "MODIFY" and change.new and change.old and (
             (change.old.get("from"), change.old.get("text")) != (change.new.get("from"), change.new.get("text"))):
@@ -29,6 +36,30 @@ def deliver_receivers(chunk: Item) -> int:
         return 0
     text, truncated = preview(alert["text"])
     return write_missing([store.entry(user_id, alert, text, truncated) for user_id in chunk["users"]])
+
+
+def expand_step(job: Item) -> int:
+    """One step of a large alert's receiver expansion (docs/aalam.md#large-alerts): one page of a group's or
+    authority's members (or a list of users), filtered to the active users who follow the app's message group,
+    written as one receiver chunk together with the next step, in one transaction. Every step is bounded; a
+    re-delivered step writes nothing twice. Returns the receivers the chunk holds."""
+    following = None
+    if job["kind"] == "users":
+        candidates = list(job.get("users") or [])
+        if job.get("emails") or job.get("phones"):
+            found = store.get_many(store.lookup_keys(job.get("emails") or [], job.get("phones") or [], []))
+            candidates += [entry["user_id"] for entry in found.values()]
+        candidates = list(dict.fromkeys(candidates))
+    else:
+        candidates, last = directory.member_page(job["kind"], job["container"], limit=MEMBERS_PER_STEP,
+                                                 start_key=job.get("start"))
+        following = store.next_step(job, last) if last else None
+    active, unfollowed = store.receiving(candidates, job["app_id"], job.get("msg_group") or None)
+    users = [uid for uid in candidates if uid in active and uid not in unfollowed]
+    if users and job.get("transient"):
+        users = store.claim(job, users)  # a user in two groups gets one notice
+    chunk = store.step_chunk(job, users) if users else None
+    return len(users) if store.finish_step(job, chunk, following) else 0
 
 
 def propagate_edit(alert: Item) -> int:

@@ -1,10 +1,11 @@
 """Aalam alerts (docs/aalam.md), the request side: send, list, read and edit, delete, preferences, and the app's
 callback secret. The stream side is postbox.logic.alert_stream.
 
-The request expands the receivers (so the response can count them, list the unknown ones and refuse an alert
-that reaches nobody) and writes the alert and its receiver chunks in one transaction; the fan-out writes the
-per-user copies from the chunks. A user's copy is an inbox entry of kind alert: the native inbox and the Aalam
-list share its read state.
+The request resolves the receivers it can within a bounded amount of work (so the response can count them, list
+the unknown ones and refuse an alert that reaches nobody) and writes the alert with its receiver chunk, or with
+expansion jobs for a large audience, in one transaction; the fan-out expands the jobs into chunks and writes the
+per-user copies from the chunks (docs/aalam.md#large-alerts). A user's copy is an inbox entry of kind alert: the
+native inbox and the Aalam list share its read state.
 """
 
 import json
@@ -26,7 +27,7 @@ from postbox.logic.alert_content import (
     render_alert,
     render_template,
 )
-from postbox.logic.alert_receivers import expand_receivers
+from postbox.logic.alert_receivers import TooManySources, plan_receivers
 from postbox.logic.inbox import inbox_owner
 from postbox.models.aalam import (
     CONTENT_MAX_CHARS,
@@ -71,11 +72,15 @@ def send_alert(caller: Caller, request: SendAlertIn) -> SentAlertOut:
             callbacks.check_url(message.backend_url)
         except callbacks.UrlRefused as refused:
             raise invalid("message.backend_url", str(refused)) from None
-    receivers, unknown = expand_receivers(message.receiver, app["app_id"], message.msg_group)
-    if not receivers:
-        raise invalid("message.receiver", "reaches no user (unknown receivers, or all unfollowed)", unknown=unknown)
-    if len(receivers) > store.MAX_RECEIVERS:
-        raise invalid("message.receiver", f"reaches {len(receivers)} users; at most {store.MAX_RECEIVERS}")
+    try:
+        receivers = plan_receivers(message.receiver, app["app_id"], message.msg_group)
+    except TooManySources as error:
+        raise invalid("message.receiver", str(error)) from None
+    if not receivers.users and not receivers.jobs:
+        raise invalid("message.receiver", "reaches no user (unknown receivers, or all unfollowed)",
+                      unknown=receivers.unknown)
+    if receivers.count > store.MAX_RECEIVERS:
+        raise invalid("message.receiver", f"reaches {receivers.count} users; at most {store.MAX_RECEIVERS}")
 
     created = utcnow()
     alert = store.NewAlert(
@@ -83,14 +88,16 @@ def send_alert(caller: Caller, request: SendAlertIn) -> SentAlertOut:
         sender=message.from_, content=json.dumps(content, ensure_ascii=False), text=text, index=message.index,
         template=template, msg_group=message.msg_group, frontend_url=frontend_url, backend_url=message.backend_url,
         private_data=message.private_data, created_at=iso(created))
-    if message.persist:
-        store.put_new([store.alert_item(alert, len(receivers)), *store.receiver_items(alert.id, receivers)])
-    else:
-        notice = render_alert(store.alert_item(alert, len(receivers)), isread=False)
-        expires = int((created + timedelta(seconds=store.TRANSIENT_TTL_SECONDS)).timestamp())
-        store.put_new(store.receiver_items(alert.id, receivers, transient=notice, created_at=alert.created_at,
-                                           expires_at=expires))
-    return SentAlertOut(id=alert.id, receivers=len(receivers), unknown=unknown)
+    # One transaction: the alert (unless notify-only) with its receiver chunk, or with its expansion jobs.
+    item = store.alert_item(alert, receivers.count)
+    transient: dict[str, Any] = {} if message.persist else {
+        "transient": render_alert(item, isread=False), "created_at": alert.created_at,
+        "expires_at": int((created + timedelta(seconds=store.TRANSIENT_TTL_SECONDS)).timestamp())}
+    store.put_new([*([item] if message.persist else []),
+                   *store.receiver_items(alert.id, receivers.users, **transient),
+                   *store.job_items(alert.id, receivers.jobs, app_id=alert.app_id, msg_group=alert.msg_group,
+                                    **transient)])
+    return SentAlertOut(id=alert.id, receivers=receivers.count, unknown=receivers.unknown)
 
 
 def list_alerts(caller: Caller, *, date_floor: str | None, count: int) -> list[dict[str, Any]]:

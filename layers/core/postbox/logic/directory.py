@@ -114,7 +114,7 @@ def delete(deletion: DirectoryDeletion) -> DirectoryWriteSummary:
     containers = ((store.GROUP, deletion.groups, "groups"), (store.ORG_UNIT, deletion.org_units, "org_units"))
     for kind, ids, field in containers:
         for container_id in ids:
-            deletes.append(keys.directory_key(kind, container_id))
+            deletes += [keys.directory_key(kind, container_id), keys.member_count_key(kind, container_id)]
             _word_changes(kind, container_id, None, table.get(keys.directory_key(kind, container_id)), [], deletes)
             for member in store.member_ids(kind, container_id):
                 deletes.append(keys.member_key(kind, container_id, member))
@@ -154,6 +154,22 @@ def delete(deletion: DirectoryDeletion) -> DirectoryWriteSummary:
                                  apps=len(deletion.apps))
 
 
+def recount_members() -> int:
+    """Maintenance for a directory written before member counters existed (docs/aalam.md#large-alerts): every
+    group's, org unit's and authority's counter set from its membership rows, and the org units' user counts.
+    Run it while nothing else writes the directory. Returns how many containers were counted."""
+    users = store.entries_of_kind(store.USER)
+    containers = [(store.GROUP, group["id"]) for group in store.entries_of_kind(store.GROUP)]
+    units = [unit["id"] for unit in store.entries_of_kind(store.ORG_UNIT)]
+    containers += [(store.ORG_UNIT, unit_id) for unit_id in units]
+    containers += [(store.AUTHORITY, authority)
+                   for authority in sorted({a for user in users for a in user.get("authorities") or []})]
+    for kind, container_id in containers:
+        store.recount_members(kind, container_id)
+    _recount_org_units(units)
+    return len(containers)
+
+
 def _drop_parent(unit_ids: set[str]) -> None:
     """Children of deleted org units become top-level units (no dangling `parent`)."""
     for unit in store.entries_of_kind(store.ORG_UNIT):
@@ -189,7 +205,12 @@ def _batch_write(puts: Iterable[Item], deletes: Iterable[Key]) -> None:
     (a lookup that moves between two users of one document, a member of a group deleted with the group)."""
     unique_puts = {(item["PK"], item["SK"]): item for item in puts}
     unique_deletes = {(key["PK"], key["SK"]): key for key in deletes if (key["PK"], key["SK"]) not in unique_puts}
-    table.batch_write(unique_puts.values(), unique_deletes.values())
+    # Membership rows go with their containers' member counters (transactions), before the rest: a deleted
+    # container's counter is deleted after its members.
+    store.apply_memberships([table.key_of(item) for item in unique_puts.values() if keys.is_member_key(item)],
+                            [key for key in unique_deletes.values() if keys.is_member_key(key)])
+    table.batch_write([item for item in unique_puts.values() if not keys.is_member_key(item)],
+                      [key for key in unique_deletes.values() if not keys.is_member_key(key)])
 
 
 def _remove_from_user(user_id: str, field: str, container_id: str) -> None:
@@ -314,9 +335,10 @@ def _recount_org_units(unit_ids: Iterable[str]) -> None:
     if not unit_ids:
         return
     units = table.batch_get([keys.directory_key(store.ORG_UNIT, u) for u in unit_ids], consistent=True)
+    counts = store.member_counts([(store.ORG_UNIT, unit["id"]) for unit in units.values()], consistent=True)
     puts: list[Item] = []
     for unit in units.values():
-        fields = {"name": unit["name"], "users": store.member_count(store.ORG_UNIT, unit["id"])}
+        fields = {"name": unit["name"], "users": counts[(store.ORG_UNIT, unit["id"])] or 0}
         puts.append({**unit, "users": fields["users"]})
         puts += store.word_items(store.ORG_UNIT, unit["id"], store.words_of(unit["name"]), fields)
     _batch_write(puts, ())

@@ -15,7 +15,7 @@ from postbox.logic.changes import Change
 from postbox.logic.entries import preview, write_missing
 from postbox.logic.permissions import target_viewers
 
-ALERT_ITEM_TYPES = (alert_store.ALERT_TYPE, alert_store.RECEIVERS_TYPE)
+ALERT_ITEM_TYPES = (alert_store.ALERT_TYPE, alert_store.RECEIVERS_TYPE, alert_store.JOB_TYPE)
 
 
 def fan_out(change: Change) -> None:
