@@ -18,7 +18,8 @@ pytestmark = pytest.mark.skipif(not iam_roles.translator_python().exists(),
 def without(text: str, function: str, line: str) -> str:
     """A copy of the template with one line of one function's block removed."""
     start = text.index(f"\n  {function}:\n")
-    end = text.index("\n  # ---", start) if "\n  # ---" in text[start:] else len(text)
+    following = re.search(r"\n  [A-Za-z#]", text[start + 1:])   # the next resource, or a section's comment
+    end = start + 1 + following.start() if following else len(text)
     block = text[start:end]
     assert line in block, (function, line)
     return text[:start] + block.replace(line, "", 1) + text[end:]
@@ -27,7 +28,8 @@ def without(text: str, function: str, line: str) -> str:
 def with_line(text: str, function: str, before: str, line: str) -> str:
     """A copy of the template with one line added to one function's block, before the line given."""
     start = text.index(f"\n  {function}:\n")
-    end = text.index("\n  # ---", start) if "\n  # ---" in text[start:] else len(text)
+    following = re.search(r"\n  [A-Za-z#]", text[start + 1:])   # the next resource, or a section's comment
+    end = start + 1 + following.start() if following else len(text)
     block = text[start:end]
     assert block.count(before) == 1, (function, before)
     return text[:start] + block.replace(before, line + before) + text[end:]
