@@ -4,7 +4,7 @@ import time
 
 from bench.common import auth, in_process_stack
 
-BUDGET = {"create": 2, "get": 2, "list page (cursor)": 2, "delete": 3, "mark read": 1}
+BUDGET = {"create": 2, "get": 2, "list page (cursor)": 2, "delete": 3, "mark read": 2}
 
 
 def request_counts() -> list[dict]:
@@ -68,6 +68,7 @@ def deep_pages(messages: int, page_size: int, page: int) -> dict:
                 sender_kind="user", sender_name="Bob", target_type="user", target_id="bob", target_name="bob",
                 created=moment, timestamp=iso(moment))))
         table.batch_write(items)
+        table.transact_write(message_store.feed_counter_actions(items[0], len(items)))  # as the creates would
         query = {"target_type": "user", "target_id": "bob", "page_size": str(page_size)}
         headers = auth("bob")
 
@@ -79,6 +80,7 @@ def deep_pages(messages: int, page_size: int, page: int) -> dict:
             assert response.status_code == 200, response.get_data(as_text=True)
             return sum(calls.values()), elapsed * 1000, response
 
+        timed({**query, "cursor": ""})   # warm: the first request imports the handler and builds its clients
         cursor_first = timed({**query, "cursor": ""})
         cursor = ""
         response = cursor_first[2]
