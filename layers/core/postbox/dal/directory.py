@@ -190,12 +190,17 @@ def member_counts(containers: list[tuple[str, str]], *, consistent: bool = False
 
 def recount_members(container_kind: str, container_id: str) -> int:
     """Set a container's member counter to the number of its membership rows, read with Select=COUNT: maintenance
-    only (`postbox directory recount`), never on a request or stream path."""
+    only (`postbox directory recount`), never on a request or stream path. Written as the other counters are
+    rebuilt (counters.rewrite_versioned): a membership change meanwhile makes it count again."""
     pk = keys.directory_key(container_kind, container_id)["PK"]
-    count = table.count(table.key_attr("PK").eq(pk) & table.key_attr("SK").begins_with(keys.MEMBER_PREFIX),
-                        consistent=True)
-    table.update(keys.member_count_key(container_kind, container_id), "SET members = :n", values={":n": count})
-    return count
+    counted: dict[str, int] = {}
+
+    def recomputed(before: Item | None) -> dict[str, int] | None:
+        counted["members"] = table.count(table.key_attr("PK").eq(pk) &
+                                         table.key_attr("SK").begins_with(keys.MEMBER_PREFIX), consistent=True)
+        return None if before is not None and int(before.get("members", 0)) == counted["members"] else counted
+    counters.rewrite_versioned(keys.member_count_key(container_kind, container_id), recomputed)
+    return counted["members"]
 
 
 def apply_memberships(added: list[Key], removed: list[Key]) -> None:
@@ -218,7 +223,8 @@ def _apply_membership_chunk(chunk: list[tuple[Key, bool]]) -> None:
             per_container[(kind, container_id)] = per_container.get((kind, container_id), 0) + (1 if add else -1)
             actions.append(table.put_action(dict(key), condition=table.attr("PK").not_exists()) if add
                            else counters.delete_action(key, condition=table.attr("PK").exists()))
-        actions += [table.update_action(keys.member_count_key(kind, cid), "ADD members :n", values={":n": n})
+        actions += [table.update_action(keys.member_count_key(kind, cid), "ADD members :n, version :one",
+                                        values={":n": n, ":one": 1})
                     for (kind, cid), n in per_container.items() if n]
         try:
             table.transact_write(actions)
