@@ -14,6 +14,7 @@ per process:
 - **Transactions without a table copy**: postbox_local.moto_transactions.
 - **One request at a time**: every DynamoDB and DynamoDB Streams request holds one lock.
 - **Stream retention**: postbox_local.moto_streams.
+- **Memory that follows the data**: postbox_local.moto_compact (cold items compacted after every request).
 
 `ENABLED = False` sends every Query down moto's own path (the tests compare both on random data).
 """
@@ -26,7 +27,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from postbox_local import moto_responses, moto_streams
+from postbox_local import moto_compact, moto_responses, moto_streams
 from postbox_local.moto_streams import LOCK
 
 ENABLED = True
@@ -49,6 +50,13 @@ def _token(value: Any) -> tuple[str, Any]:
     return value.type, value.cast_value
 
 
+def _primary(hash_key: Any, range_key: Any | None) -> tuple[Any, ...]:
+    """An item's table key, as one flat tuple (one per stored item, shared by its entries in every space)."""
+    if range_key is None:
+        return hash_key.type, hash_key.cast_value
+    return hash_key.type, hash_key.cast_value, range_key.type, range_key.cast_value
+
+
 class _Space:
     """One key space (the base table or one index): partition -> entries in key order."""
 
@@ -58,6 +66,8 @@ class _Space:
         self.required = required  # attributes an item needs to be in this space
         self.keys: dict[tuple[str, Any], list[tuple[Any, ...]]] = {}
         self.items: dict[tuple[str, Any], list[Any]] = {}
+        # Every item of a partition refers to one token (an index partition such as a user's inbox holds thousands).
+        self.partitions: dict[tuple[str, Any], tuple[str, Any]] = {}
         self.where: dict[tuple[Any, ...], tuple[tuple[str, Any], tuple[Any, ...]]] = {}
 
     def discard(self, primary: tuple[Any, ...]) -> None:
@@ -69,13 +79,14 @@ class _Space:
         at = bisect.bisect_left(keys, key)
         del keys[at], items[at]
         if not keys:
-            del self.keys[partition], self.items[partition]
+            del self.keys[partition], self.items[partition], self.partitions[partition]
 
     def add(self, primary: tuple[Any, ...], item: Any) -> None:
         attrs = item.attrs
         if any(not attrs.get(name) for name in self.required):
             return
-        partition = _token(attrs[self.hash_attr])
+        token = _token(attrs[self.hash_attr])
+        partition = self.partitions.setdefault(token, token)
         key = tuple(_cast(attrs[name]) for name in self.sort_attrs)
         keys = self.keys.setdefault(partition, [])
         items = self.items.setdefault(partition, [])
@@ -113,7 +124,7 @@ class _TableIndex:
 
     @staticmethod
     def primary(item: Any) -> tuple[Any, ...]:
-        return _token(item.hash_key), (_token(item.range_key) if item.range_key is not None else None)
+        return _primary(item.hash_key, item.range_key)
 
     def update(self, primary: tuple[Any, ...], item: Any | None) -> None:
         for space in self.spaces.values():
@@ -123,7 +134,7 @@ class _TableIndex:
 
     def refresh(self, hash_key: Any, range_key: Any | None) -> None:
         """Re-index the item stored under this key (or its absence)."""
-        primary = (_token(hash_key), _token(range_key) if range_key is not None else None)
+        primary = _primary(hash_key, range_key)
         self.update(primary, self.table.get_item(hash_key, range_key) if range_key is not None or
                     not self.table.range_key_attr else None)
 
@@ -267,6 +278,7 @@ def _after_put(original: Callable[..., Any]) -> Callable[..., Any]:
     def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
         with LOCK:
             item = original(self, *args, **kwargs)
+            moto_compact.stored(item)
             index = known_index(self)
             if index is not None:
                 index.update(index.primary(item), item)
@@ -353,10 +365,11 @@ def install() -> None:
         for name in ("scan", "get_item", "put_item", "delete_item", "execute_statement", "batch_execute_statement",
                      "execute_transaction", "delete_table", "create_table"):
             setattr(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
-        DynamoHandler.call_action = _locked(DynamoHandler.call_action)
+        DynamoHandler.call_action = moto_compact.compacting_after(DynamoHandler.call_action)
         DynamoDBStreamsHandler.call_action = _locked(DynamoDBStreamsHandler.call_action)
         moto_streams.patch()
         moto_responses.patch()
+        moto_compact.patch()
         _installed = True
 
 

@@ -9,6 +9,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from postbox_local import moto_compact
 from postbox_local.moto_index import key_of, known_index
 from postbox_local.moto_streams import LOCK
 
@@ -47,6 +48,8 @@ def _restore(table: Any, hash_key: Any, range_key: Any, saved: Any) -> None:
         table.items.pop(hash_key, None)
     else:
         table.items[hash_key] = saved
+    if saved is not None:
+        moto_compact.stored(saved)
     index = known_index(table)
     if index is not None:
         index.refresh(hash_key, range_key)
