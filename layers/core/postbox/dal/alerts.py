@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from postbox.dal import counters, directory, keys, table
+from postbox.dal import directory, keys, table
 from postbox.dal.feed import FeedQuery
 from postbox.dal.inbox import NewEntry, entry_item
 from postbox.dal.table import ConditionFailed, Item, Key
@@ -141,7 +141,7 @@ def step_chunk(job: Item, user_ids: list[str]) -> Item:
 def finish_step(job: Item, chunk: Item | None, following: Item | None) -> bool:
     """One step's writes in one transaction: its chunk, the next step, and the step itself deleted. False when the
     step was done already (a re-delivered record): nothing is written twice."""
-    actions = [counters.delete_action(table.key_of(job), condition=table.attr("PK").exists())]
+    actions = [table.delete_action(table.key_of(job), condition=table.attr("PK").exists())]
     actions += [table.put_action(item, condition=table.attr("PK").not_exists())
                 for item in (chunk, following) if item is not None]
     try:
@@ -172,7 +172,7 @@ def claim(job: Item, user_ids: list[str]) -> list[str]:
             except table.TransactionCancelled as cancelled:
                 taken = {i for i, reason in enumerate(cancelled.reasons) if reason == "ConditionalCheckFailed"}
                 if not taken:
-                    table._backoff(attempt)
+                    table.backoff(attempt)
                 pending = [uid for i, uid in enumerate(pending) if i not in taken]
                 continue
             claimed += pending

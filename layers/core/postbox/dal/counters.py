@@ -172,7 +172,7 @@ def _apply_chunk(chunk_keys: list[tuple[str, str]], by_key: dict[tuple[str, str]
             found = table.batch_get([by_key[k].key for k in stale], consistent=True)
             known.update({k: found.get(k) for k in stale})
         else:
-            table._backoff(attempt)  # throttled or in conflict: the same again, later
+            table.backoff(attempt)  # throttled or in conflict: the same again, later
         pending = [entry_key for entry_key, _, _ in planned]
     raise RuntimeError("inbox entry writes kept failing")
 
@@ -228,17 +228,7 @@ def remove(entry_key: Key, user_id: str, *, only_if: Callable[[Item], bool] | No
 
 
 def _delete_action(entry_key: Key, stored: Item) -> dict[str, Any]:
-    return delete_action(entry_key, condition=state_condition(stored))
-
-
-def delete_action(key: Key, *, condition: Any = None) -> dict[str, Any]:
-    """A Delete for table.transact_write (also the directory's member counters and the alerts' expansion steps)."""
-    delete: dict[str, Any] = {"TableName": table.table_name(), "Key": table.serialize(key)}
-    if condition is not None:
-        expr = table.Expression()
-        delete["ConditionExpression"] = expr.build(condition)
-        delete.update(expr.params())
-    return {"Delete": delete}
+    return table.delete_action(entry_key, condition=state_condition(stored))
 
 
 def update(entry_key: Key, user_id: str, edit: Callable[[Item | None], tuple[str, dict[str, str], dict[str, Any],
@@ -281,7 +271,7 @@ def rewrite_versioned(key: Key, recompute: Callable[[Item | None], dict[str, Any
         except Exception as error:
             if not table.is_conditional_failure(error):
                 raise
-            table._backoff(attempt)
+            table.backoff(attempt)
     raise RuntimeError(f"{key['PK']} kept changing; run the rebuild again later")
 
 

@@ -183,9 +183,13 @@ def member_counts(containers: list[tuple[str, str]], *, consistent: bool = False
     found = table.batch_get([keys.member_count_key(kind, cid) for kind, cid in containers], consistent=consistent)
     result: dict[tuple[str, str], int | None] = {}
     for kind, cid in containers:
-        counter = found.get(table.key_pair(keys.member_count_key(kind, cid)))
-        result[(kind, cid)] = max(0, int(counter.get("members", 0))) if counter else None
+        result[(kind, cid)] = member_count_of(found.get(table.key_pair(keys.member_count_key(kind, cid))))
     return result
+
+
+def member_count_of(counter: Item | None) -> int | None:
+    """The count a member counter item holds; None for a container never counted."""
+    return max(0, int(counter.get("members", 0))) if counter else None
 
 
 def recount_members(container_kind: str, container_id: str) -> int:
@@ -222,7 +226,7 @@ def _apply_membership_chunk(chunk: list[tuple[Key, bool]]) -> None:
             kind, container_id, _ = keys.member_of(key)
             per_container[(kind, container_id)] = per_container.get((kind, container_id), 0) + (1 if add else -1)
             actions.append(table.put_action(dict(key), condition=table.attr("PK").not_exists()) if add
-                           else counters.delete_action(key, condition=table.attr("PK").exists()))
+                           else table.delete_action(key, condition=table.attr("PK").exists()))
         actions += [table.update_action(keys.member_count_key(kind, cid), "ADD members :n, version :one",
                                         values={":n": n, ":one": 1})
                     for (kind, cid), n in per_container.items() if n]
@@ -234,7 +238,7 @@ def _apply_membership_chunk(chunk: list[tuple[Key, bool]]) -> None:
             # A row already as wanted (put of a present row, delete of an absent one): nothing to count.
             done = {i for i, reason in enumerate(reasons) if reason == "ConditionalCheckFailed"}
             if not done:
-                table._backoff(attempt)  # in conflict or throttled: the same again, later
+                table.backoff(attempt)  # in conflict or throttled: the same again, later
             chunk = [change for i, change in enumerate(chunk) if i not in done]
     raise RuntimeError("membership writes kept failing")
 

@@ -165,7 +165,7 @@ def _batch_get(keys: Iterable[Key], *, consistent: bool = False) -> dict[tuple[s
             except Exception as error:
                 if not is_throttled(error):
                     raise
-                _backoff(attempt)  # throttled as a whole once botocore's own retries ran out: the same keys again
+                backoff(attempt)  # throttled as a whole once botocore's own retries ran out: the same keys again
                 continue
             for raw in response["Responses"].get(table_name(), []):
                 item = deserialize(raw)
@@ -173,7 +173,7 @@ def _batch_get(keys: Iterable[Key], *, consistent: bool = False) -> dict[tuple[s
             request = response.get("UnprocessedKeys") or {}
             if not request:
                 break
-            _backoff(attempt)
+            backoff(attempt)
         else:
             raise RuntimeError("BatchGetItem kept returning unprocessed keys")
     return found
@@ -320,7 +320,7 @@ def batch_write(puts: Iterable[Item] = (), deletes: Iterable[Key] = ()) -> int:
                 # ProvisionedThroughputExceeded after botocore's own retries: nothing was written; the same again.
             if not pending:
                 break
-            _backoff(attempt)
+            backoff(attempt)
         else:
             raise RuntimeError("BatchWriteItem kept returning unprocessed items")
     return calls
@@ -345,6 +345,16 @@ def put_action(item: Item, *, condition: "ConditionBase | None" = None) -> dict[
         put["ConditionExpression"] = expr.build(condition)
         put.update(expr.params())
     return {"Put": put}
+
+
+def delete_action(key: Key, *, condition: "ConditionBase | None" = None) -> dict[str, Any]:
+    """A Delete for transact_write."""
+    delete: dict[str, Any] = {"TableName": table_name(), "Key": serialize(key)}
+    if condition is not None:
+        expr = Expression()
+        delete["ConditionExpression"] = expr.build(condition)
+        delete.update(expr.params())
+    return {"Delete": delete}
 
 
 def update_action(key: Key, update_expression: str, *, names: dict[str, str] | None = None,
@@ -375,5 +385,6 @@ def transact_write(actions: list[dict[str, Any]]) -> None:
         raise TransactionCancelled(reasons) from None
 
 
-def _backoff(attempt: int) -> None:
+def backoff(attempt: int) -> None:
+    """A pause before retry number `attempt` (exponential, with jitter): throttled or in conflict."""
     time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0))

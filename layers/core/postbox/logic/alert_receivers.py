@@ -85,8 +85,8 @@ def plan_receivers(receivers: list[ReceiverIn], app_id: str, msg_group: str | No
         return found.get((key["PK"], key["SK"]))
 
     def counted(kind: str, entry_id: str) -> int | None:
-        counter = found.get((keys.member_count_key(kind, entry_id)["PK"], keys.MEMBER_COUNT_SK))
-        return max(0, int(counter.get("members", 0))) if counter else None
+        key = keys.member_count_key(kind, entry_id)
+        return directory.member_count_of(found.get((key["PK"], key["SK"])))
 
     groups = _resolve_groups(group_values, {g for g in group_ids if stored(directory.GROUP, g)})
     by_name = sorted({gid for ids in groups.values() for gid in ids} - set(group_ids))
