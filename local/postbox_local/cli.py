@@ -33,6 +33,22 @@ def _use_local_stack(args: argparse.Namespace) -> None:
         os.environ.setdefault(name, value)
 
 
+def _use_table(args: argparse.Namespace) -> None:
+    """The local stack (unless --aws) and the table named by --table (else the stack's, or TABLE_NAME)."""
+    _use_local_stack(args)
+    if args.table:
+        os.environ["TABLE_NAME"] = args.table
+    # the layer loads only for the commands that use it: a quick start
+    from postbox.settings import reset
+
+    reset()  # TABLE_NAME may have just changed
+
+
+def _table_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--table", help="table name (default: the local stack's, or TABLE_NAME)")
+    command.add_argument("--aws", action="store_true", help="use your AWS credentials instead of the local stack")
+
+
 def cmd_local(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -79,14 +95,11 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_directory_recount(args: argparse.Namespace) -> int:
-    _use_local_stack(args)
-    if args.table:
-        os.environ["TABLE_NAME"] = args.table
+    _use_table(args)
     # the layer loads only for the commands that use it: a quick start
     from postbox.logic.directory import recount_members
-    from postbox.settings import TableSettings, reset
+    from postbox.settings import TableSettings
 
-    reset()  # TABLE_NAME may have just changed
     try:
         counted = recount_members()
     except Exception as error:
@@ -96,14 +109,11 @@ def cmd_directory_recount(args: argparse.Namespace) -> int:
 
 
 def cmd_directory_load(args: argparse.Namespace) -> int:
-    _use_local_stack(args)
-    if args.table:
-        os.environ["TABLE_NAME"] = args.table
+    _use_table(args)
     # the layer loads only for the commands that use it: a quick start
     from postbox.logic.directory import DirectoryError, parse_document, upsert
-    from postbox.settings import TableSettings, reset
+    from postbox.settings import TableSettings
 
-    reset()  # TABLE_NAME may have just changed
     path = Path(args.file)
     try:
         data = json.loads(path.read_text())
@@ -184,14 +194,10 @@ def cmd_redrive(args: argparse.Namespace) -> int:
 
 
 def cmd_counters_rebuild(args: argparse.Namespace) -> int:
-    _use_local_stack(args)
-    if args.table:
-        os.environ["TABLE_NAME"] = args.table
+    _use_table(args)
     # the layer loads only for the commands that use it: a quick start
-    from postbox.settings import reset
     from postbox_local.recount import rebuild_all
 
-    reset()  # TABLE_NAME may have just changed
     done = rebuild_all(set(args.user) if args.user else None, progress=print)
     print(f"recounted {done.users} user(s) ({done.users_fixed} rebuilt) and {done.feeds} feed(s) "
           f"({done.feeds_fixed} rebuilt)")
@@ -240,15 +246,13 @@ def parser() -> argparse.ArgumentParser:
     directory_commands = directory.add_subparsers(dest="action", required=True)
     load = directory_commands.add_parser("load", help="upsert a directory file (idempotent)")
     load.add_argument("file")
-    load.add_argument("--table", help="table name (default: the local stack's, or TABLE_NAME)")
-    load.add_argument("--aws", action="store_true", help="use your AWS credentials instead of the local stack")
+    _table_arguments(load)
     load.set_defaults(run=cmd_directory_load)
 
     recount = directory_commands.add_parser(
         "recount", help="set the member counters of every group, org unit and authority from their members "
                         "(once, for a directory loaded before the counters existed)")
-    recount.add_argument("--table", help="table name (default: the local stack's, or TABLE_NAME)")
-    recount.add_argument("--aws", action="store_true", help="use your AWS credentials instead of the local stack")
+    _table_arguments(recount)
     recount.set_defaults(run=cmd_directory_recount)
 
     listen = commands.add_parser("listen", help="subscribe to a topic and print what arrives")
@@ -274,8 +278,7 @@ def parser() -> argparse.ArgumentParser:
     counters_commands = counters.add_subparsers(dest="action", required=True)
     rebuild = counters_commands.add_parser("rebuild", help="recount every counter from the stored data")
     rebuild.add_argument("--user", action="append", help="only this user's counters (repeatable)")
-    rebuild.add_argument("--table", help="the table (default: the local stack's, or TABLE_NAME)")
-    rebuild.add_argument("--aws", action="store_true", help="use your AWS credentials instead of the local stack")
+    _table_arguments(rebuild)
     rebuild.set_defaults(run=cmd_counters_rebuild)
 
     web = commands.add_parser("web", help="the web inbox")
