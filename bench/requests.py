@@ -51,7 +51,7 @@ def request_counts() -> list[dict]:
 def deep_pages(messages: int, page_size: int, page: int) -> dict:
     """Page `page` against page 1, in cursor mode (flat) and in Ona's page-number mode (count and skip)."""
     from postbox.dal import messages as message_store
-    from postbox.dal import table
+    from postbox.dal import table, transactions
     from postbox.timefmt import iso, utcnow
     from postbox_local.metering import dynamodb_requests
 
@@ -68,7 +68,7 @@ def deep_pages(messages: int, page_size: int, page: int) -> dict:
                 sender_kind="user", sender_name="Bob", target_type="user", target_id="bob", target_name="bob",
                 created=moment, timestamp=iso(moment))))
         table.batch_write(items)
-        table.transact_write(message_store.feed_counter_actions(items[0], len(items)))  # as the creates would
+        transactions.transact_write(message_store.feed_counter_actions(items[0], len(items)))  # as the creates would
         query = {"target_type": "user", "target_id": "bob", "page_size": str(page_size)}
         headers = auth("bob")
 

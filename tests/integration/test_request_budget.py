@@ -143,7 +143,7 @@ def test_a_page_number_first_page_costs_the_same_at_10_and_10000_messages(api):
     """The feed's size comes from its counter (one GetItem), not from counting the feed."""
     from boto3.dynamodb.conditions import Key
 
-    from postbox.dal import table
+    from postbox.dal import table, transactions
     from postbox.dal.messages import feed_counter_actions
     from postbox.ids import new_ulid
 
@@ -166,7 +166,7 @@ def test_a_page_number_first_page_costs_the_same_at_10_and_10000_messages(api):
         sort = f"2020-01-01T00:00:00.{n:06d}Z#{message_id}"
         copies.append({**template, "PK": f"MSG#{message_id}", "id": message_id, "GSI1SK": sort, "GSI2SK": sort})
     table.batch_write(copies)
-    table.transact_write(feed_counter_actions(template, 9990))
+    transactions.transact_write(feed_counter_actions(template, 9990))
     many, many_links = first_page()
     assert "page=2500&" in many_links.split(", ")[-1] and many_links.endswith('rel="last"')
     assert few == many == {"BatchGetItem": 1, "Query": 1, "GetItem": 1}

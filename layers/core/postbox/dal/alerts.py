@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from postbox.dal import directory, keys, table
+from postbox.dal import directory, keys, table, transactions
 from postbox.dal.feed import FeedQuery
 from postbox.dal.inbox import NewEntry, entry_item
 from postbox.dal.table import ConditionFailed, Item, Key
@@ -87,7 +87,8 @@ def receiver_items(alert_id: str, user_ids: list[str], *, transient: dict[str, A
 def put_new(items: list[Item]) -> None:
     """The alert with its receiver chunks or expansion jobs, all or nothing (one TransactWriteItems), each a new
     key."""
-    table.transact_write([table.put_action(item, condition=table.attr("PK").not_exists()) for item in items])
+    transactions.transact_write([transactions.put_action(item, condition=table.attr("PK").not_exists())
+                                 for item in items])
 
 
 # -- expansion jobs: a large alert's receivers, expanded in the background (docs/aalam.md#large-alerts) -----------
@@ -141,12 +142,12 @@ def step_chunk(job: Item, user_ids: list[str]) -> Item:
 def finish_step(job: Item, chunk: Item | None, following: Item | None) -> bool:
     """One step's writes in one transaction: its chunk, the next step, and the step itself deleted. False when the
     step was done already (a re-delivered record): nothing is written twice."""
-    actions = [table.delete_action(table.key_of(job), condition=table.attr("PK").exists())]
-    actions += [table.put_action(item, condition=table.attr("PK").not_exists())
+    actions = [transactions.delete_action(table.key_of(job), condition=table.attr("PK").exists())]
+    actions += [transactions.put_action(item, condition=table.attr("PK").not_exists())
                 for item in (chunk, following) if item is not None]
     try:
-        table.transact_write(actions)
-    except table.TransactionCancelled as cancelled:
+        transactions.transact_write(actions)
+    except transactions.TransactionCancelled as cancelled:
         if cancelled.reasons[:1] == ["ConditionalCheckFailed"]:
             return False
         raise
@@ -157,28 +158,18 @@ def claim(job: Item, user_ids: list[str]) -> list[str]:
     """A notify-only alert's users whose notice this step takes: those no other step claimed (a user in two groups
     is notified once). A retried step takes its own claims again. Transactions of 100 conditional puts."""
     by = job["SK"]
-    claimed: list[str] = []
-    for start in range(0, len(user_ids), table.TRANSACTION_MAX):
-        pending = user_ids[start:start + table.TRANSACTION_MAX]
-        for attempt in range(10):
-            if not pending:
-                break
-            condition = table.attr("PK").not_exists() | table.attr("by").eq(by)
-            actions = [table.put_action({**keys.claim_key(job["alert_id"], uid), "type": CLAIM_TYPE, "by": by,
+
+    def claim_actions(pending: list[str]) -> list[dict[str, Any]]:
+        condition = table.attr("PK").not_exists() | table.attr("by").eq(by)
+        return [transactions.put_action({**keys.claim_key(job["alert_id"], uid), "type": CLAIM_TYPE, "by": by,
                                          "expires_at": job.get("expires_at")}, condition=condition)
-                       for uid in pending]
-            try:
-                table.transact_write(actions)
-            except table.TransactionCancelled as cancelled:
-                taken = {i for i, reason in enumerate(cancelled.reasons) if reason == "ConditionalCheckFailed"}
-                if not taken:
-                    table.backoff(attempt)
-                pending = [uid for i, uid in enumerate(pending) if i not in taken]
-                continue
-            claimed += pending
-            break
-        else:
-            raise RuntimeError("notice claims kept failing")
+                for uid in pending]
+
+    claimed: list[str] = []
+    for start in range(0, len(user_ids), transactions.TRANSACTION_MAX):
+        # The users written are this step's claims; a user whose condition failed is another step's.
+        claimed += transactions.transact_each(user_ids[start:start + transactions.TRANSACTION_MAX], claim_actions,
+                                              what="notice claims")
     return claimed
 
 

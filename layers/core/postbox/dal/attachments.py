@@ -9,7 +9,7 @@ decides who may read it), so a download needs one read of this item plus the per
 from dataclasses import dataclass
 from typing import Any
 
-from postbox.dal import keys, table
+from postbox.dal import keys, table, transactions
 from postbox.dal.table import Item
 
 PENDING = "pending"
@@ -65,8 +65,8 @@ def link_action(item: Item, holder: dict[str, Any], linked_at: str) -> dict[str,
         assignments.append(f"#h{index} = :h{index}")
     condition = (table.attr("state").eq(PENDING) & table.attr("uploader_kind").eq(item["uploader_kind"])
                  & table.attr("uploader_id").eq(item["uploader_id"]))
-    return table.update_action(keys.attachment_key(item["id"]), f"SET {', '.join(assignments)} REMOVE #expires",
-                               names=names, values=values, condition=condition)
+    return transactions.update_action(keys.attachment_key(item["id"]), f"SET {', '.join(assignments)} REMOVE #expires",
+                                      names=names, values=values, condition=condition)
 
 
 def delete_items(attachment_ids: list[str]) -> int:

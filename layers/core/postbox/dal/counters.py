@@ -18,7 +18,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Attr
 
-from postbox.dal import keys, table
+from postbox.dal import keys, table, transactions
 from postbox.dal.table import Item, Key
 
 COUNTS_SK = "COUNTS"
@@ -72,7 +72,7 @@ def add_action(user_id: str, change: dict[str, int]) -> dict[str, Any]:
     names = {f"#c{i}": name for i, name in enumerate(change)}
     values = {f":c{i}": value for i, value in enumerate(change.values())}
     expression = "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(change)))
-    return table.update_action(counters_key(user_id), expression, names=names, values=values)
+    return transactions.update_action(counters_key(user_id), expression, names=names, values=values)
 
 
 def read(user_id: str) -> dict[str, int]:
@@ -189,8 +189,8 @@ def _transact(chunk: list[tuple[tuple[str, str], dict[str, Any], Item | None]], 
     actions += [add_action(user, {k: v for k, v in change.items() if v}) for user, change in per_user.items()
                 if any(change.values())]
     try:
-        table.transact_write(actions)
-    except table.TransactionCancelled as cancelled:
+        transactions.transact_write(actions)
+    except transactions.TransactionCancelled as cancelled:
         return cancelled.reasons[:len(chunk)] or ["*"] * len(chunk)
     except Exception as error:
         if not table.is_throttled(error):
@@ -207,14 +207,14 @@ def create(item: Item) -> Change:
     def plan(stored: Item | None) -> tuple[dict[str, Any] | None, Item | None]:
         if stored is not None:
             return None, None
-        return table.put_action(item, condition=state_condition(None)), item
+        return transactions.put_action(item, condition=state_condition(None)), item
     return Change(table.key_of(item), item["user_id"], plan)
 
 
 def put(item: Item) -> Change:
     """An entry written whole (created or replaced), counted against what it replaces."""
     def plan(stored: Item | None) -> tuple[dict[str, Any] | None, Item | None]:
-        return table.put_action(item, condition=state_condition(stored)), item
+        return transactions.put_action(item, condition=state_condition(stored)), item
     return Change(table.key_of(item), item["user_id"], plan)
 
 
@@ -228,7 +228,7 @@ def remove(entry_key: Key, user_id: str, *, only_if: Callable[[Item], bool] | No
 
 
 def _delete_action(entry_key: Key, stored: Item) -> dict[str, Any]:
-    return table.delete_action(entry_key, condition=state_condition(stored))
+    return transactions.delete_action(entry_key, condition=state_condition(stored))
 
 
 def update(entry_key: Key, user_id: str, edit: Callable[[Item | None], tuple[str, dict[str, str], dict[str, Any],
@@ -244,8 +244,8 @@ def update(entry_key: Key, user_id: str, edit: Callable[[Item | None], tuple[str
         for name, value in fields.items():
             if value is None:
                 after.pop(name, None)
-        return table.update_action(entry_key, expression, names=names, values=values,
-                                   condition=state_condition(stored)), after
+        return transactions.update_action(entry_key, expression, names=names, values=values,
+                                          condition=state_condition(stored)), after
     return Change(entry_key, user_id, plan)
 
 

@@ -3,7 +3,7 @@
 import re
 from typing import Any
 
-from postbox.dal import counters, keys, table
+from postbox.dal import counters, keys, table, transactions
 from postbox.dal.table import Item, Key
 
 # Directory kinds as stored in keys; "target" entries are keyed by their own type (xform, project, ...).
@@ -213,34 +213,25 @@ def apply_memberships(added: list[Key], removed: list[Key]) -> None:
     changes.update({table.key_pair(key): (key, False) for key in removed if table.key_pair(key) not in changes})
     pending = list(changes.values())
     for start in range(0, len(pending), MEMBERSHIPS_PER_TRANSACTION):
-        _apply_membership_chunk(pending[start:start + MEMBERSHIPS_PER_TRANSACTION])
+        # A row already as wanted (put of a present row, delete of an absent one) drops out: nothing to count.
+        transactions.transact_each(pending[start:start + MEMBERSHIPS_PER_TRANSACTION], _membership_actions,
+                                   what="membership writes")
 
 
-def _apply_membership_chunk(chunk: list[tuple[Key, bool]]) -> None:
-    for attempt in range(10):
-        if not chunk:
-            return
-        per_container: dict[tuple[str, str], int] = {}
-        actions = []
-        for key, add in chunk:
-            kind, container_id, _ = keys.member_of(key)
-            per_container[(kind, container_id)] = per_container.get((kind, container_id), 0) + (1 if add else -1)
-            actions.append(table.put_action(dict(key), condition=table.attr("PK").not_exists()) if add
-                           else table.delete_action(key, condition=table.attr("PK").exists()))
-        actions += [table.update_action(keys.member_count_key(kind, cid), "ADD members :n, version :one",
-                                        values={":n": n, ":one": 1})
-                    for (kind, cid), n in per_container.items() if n]
-        try:
-            table.transact_write(actions)
-            return
-        except table.TransactionCancelled as cancelled:
-            reasons = cancelled.reasons[:len(chunk)]
-            # A row already as wanted (put of a present row, delete of an absent one): nothing to count.
-            done = {i for i, reason in enumerate(reasons) if reason == "ConditionalCheckFailed"}
-            if not done:
-                table.backoff(attempt)  # in conflict or throttled: the same again, later
-            chunk = [change for i, change in enumerate(chunk) if i not in done]
-    raise RuntimeError("membership writes kept failing")
+def _membership_actions(chunk: list[tuple[Key, bool]]) -> list[dict[str, Any]]:
+    """Each row's conditional put or delete, in the chunk's order, then the ADDs of its containers' counters:
+    counted from the rows still to write, so a row that dropped out counts nothing."""
+    per_container: dict[tuple[str, str], int] = {}
+    actions = []
+    for key, add in chunk:
+        kind, container_id, _ = keys.member_of(key)
+        per_container[(kind, container_id)] = per_container.get((kind, container_id), 0) + (1 if add else -1)
+        actions.append(transactions.put_action(dict(key), condition=table.attr("PK").not_exists()) if add
+                       else transactions.delete_action(key, condition=table.attr("PK").exists()))
+    actions += [transactions.update_action(keys.member_count_key(kind, cid), "ADD members :n, version :one",
+                                           values={":n": n, ":one": 1})
+                for (kind, cid), n in per_container.items() if n]
+    return actions
 
 
 def names_of_kind(listed_as: str) -> list[Item]:

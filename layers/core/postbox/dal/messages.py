@@ -5,7 +5,7 @@ from datetime import datetime
 
 from boto3.dynamodb.conditions import Attr
 
-from postbox.dal import counters, keys, table
+from postbox.dal import counters, keys, table, transactions
 from postbox.dal.table import Item, Key
 
 
@@ -48,19 +48,19 @@ FEED_COUNTS_SK = "COUNTS"
 def feed_counter_actions(item: Item, change: int) -> list[dict]:
     """ADD `change` to the sizes of the message's feeds (its target's, and its target's for its verb): the items
     `TGT#{type}#{id}[#{verb}]` / `COUNTS`, which page-number mode reads instead of counting (docs/ona.md)."""
-    return [table.update_action({"PK": item[name], "SK": FEED_COUNTS_SK}, "ADD messages :n, version :one",
-                                values={":n": change, ":one": 1})
+    return [transactions.update_action({"PK": item[name], "SK": FEED_COUNTS_SK}, "ADD messages :n, version :one",
+                                       values={":n": change, ":one": 1})
             for name in ("GSI1PK", "GSI2PK")]
 
 
 def put_new(item: Item) -> None:
     """The message and its feeds' sizes, in one TransactWriteItems."""
-    table.transact_write(put_new_actions(item))
+    transactions.transact_write(put_new_actions(item))
 
 
 def put_new_actions(item: Item) -> list[dict]:
     """put_new as TransactWriteItems actions (a message written together with its attachments' links)."""
-    return [table.put_action(item, condition=Attr("PK").not_exists()), *feed_counter_actions(item, 1)]
+    return [transactions.put_action(item, condition=Attr("PK").not_exists()), *feed_counter_actions(item, 1)]
 
 
 def feed_size(partition: str) -> int:
@@ -87,8 +87,8 @@ def delete_existing(message: Item) -> bool:
     delete = {"TableName": table.table_name(), "Key": table.serialize(keys.message_key(message["id"])),
               "ConditionExpression": expr.build(Attr("PK").exists()), **expr.params()}
     try:
-        table.transact_write([{"Delete": delete}, *feed_counter_actions(message, -1)])
-    except table.TransactionCancelled as cancelled:
+        transactions.transact_write([{"Delete": delete}, *feed_counter_actions(message, -1)])
+    except transactions.TransactionCancelled as cancelled:
         if "ConditionalCheckFailed" in cancelled.reasons:
             return False
         raise

@@ -1,6 +1,7 @@
 """The single DynamoDB table: a lazily created low-level client plus typed helpers.
 
-Everything above this module speaks plain Python values; this module alone knows the wire format.
+Everything above this module speaks plain Python values; this module alone knows the wire format (the
+transactions of postbox.dal.transactions are built with its serialize and Expression).
 """
 
 import random
@@ -324,65 +325,6 @@ def batch_write(puts: Iterable[Item] = (), deletes: Iterable[Key] = ()) -> int:
         else:
             raise RuntimeError("BatchWriteItem kept returning unprocessed items")
     return calls
-
-
-TRANSACTION_MAX = 100
-
-
-class TransactionCancelled(Exception):
-    """TransactWriteItems was cancelled; `reasons` holds each action's code, in order ("None" if it held)."""
-
-    def __init__(self, reasons: list[str]):
-        super().__init__(f"transaction cancelled: {reasons}")
-        self.reasons = reasons
-
-
-def put_action(item: Item, *, condition: "ConditionBase | None" = None) -> dict[str, Any]:
-    """A Put for transact_write."""
-    put: dict[str, Any] = {"TableName": table_name(), "Item": serialize(item)}
-    if condition is not None:
-        expr = Expression()
-        put["ConditionExpression"] = expr.build(condition)
-        put.update(expr.params())
-    return {"Put": put}
-
-
-def delete_action(key: Key, *, condition: "ConditionBase | None" = None) -> dict[str, Any]:
-    """A Delete for transact_write."""
-    delete: dict[str, Any] = {"TableName": table_name(), "Key": serialize(key)}
-    if condition is not None:
-        expr = Expression()
-        delete["ConditionExpression"] = expr.build(condition)
-        delete.update(expr.params())
-    return {"Delete": delete}
-
-
-def update_action(key: Key, update_expression: str, *, names: dict[str, str] | None = None,
-                  values: dict[str, Any] | None = None, condition: "ConditionBase | None" = None) -> dict[str, Any]:
-    """An Update for transact_write (placeholders of `update_expression` in `names`/`values`)."""
-    expr = Expression()
-    update: dict[str, Any] = {"TableName": table_name(), "Key": serialize(key), "UpdateExpression": update_expression}
-    if condition is not None:
-        update["ConditionExpression"] = expr.build(condition)
-    expr.names.update(names or {})
-    expr.values.update(values or {})
-    update.update(expr.params())
-    return {"Update": update}
-
-
-def transact_write(actions: list[dict[str, Any]]) -> None:
-    """All actions or none, in one TransactWriteItems request; raises TransactionCancelled with the reasons."""
-    if not 1 <= len(actions) <= TRANSACTION_MAX:
-        raise ValueError(f"a transaction holds 1 to {TRANSACTION_MAX} actions")
-    pass_gate()
-    try:
-        client().transact_write_items(TransactItems=actions)
-    except Exception as error:
-        response = getattr(error, "response", None) or {}
-        if response.get("Error", {}).get("Code") != "TransactionCanceledException":
-            raise
-        reasons = [str(reason.get("Code", "None")) for reason in response.get("CancellationReasons") or []]
-        raise TransactionCancelled(reasons) from None
 
 
 def backoff(attempt: int) -> None:

@@ -21,8 +21,9 @@ from urllib.parse import quote
 from postbox.auth import Caller
 from postbox.dal import attachments as store
 from postbox.dal import messages as messages_store
-from postbox.dal import table
-from postbox.dal.table import Item, TransactionCancelled
+from postbox.dal import transactions
+from postbox.dal.table import Item
+from postbox.dal.transactions import TransactionCancelled
 from postbox.errors import NOT_FOUND, BadRequest, Conflict, NotFound
 from postbox.ids import is_uid, new_uid
 from postbox.integrations import s3
@@ -203,7 +204,7 @@ def link(items: list[Item], holder: dict[str, Any], *, with_actions: list[dict[s
     fields = {name: value for name, value in holder.items() if value is not None}
     now = iso(utcnow())
     try:
-        table.transact_write([*before, *(store.link_action(item, fields, now) for item in items)])
+        transactions.transact_write([*before, *(store.link_action(item, fields, now) for item in items)])
     except TransactionCancelled as cancelled:
         for item, reason in zip(items, cancelled.reasons[len(before):], strict=False):
             if reason in ("ConditionalCheckFailed", "TransactionConflict"):

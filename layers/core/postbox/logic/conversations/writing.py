@@ -4,7 +4,7 @@ same transaction as the message."""
 from typing import Any
 
 from postbox.auth import Caller
-from postbox.dal import table
+from postbox.dal import transactions
 from postbox.dal.table import Item
 from postbox.errors import BadRequest
 from postbox.logic import attachments
@@ -46,4 +46,4 @@ def link(files: list[Item], conversation_id: str, message: dict[str, Any], items
     """Write `items` and link the files to the message, in one transaction."""
     holder = {"holder": "conversation", "conversation_id": conversation_id, "message_id": message["id"],
               "internal": bool(message.get("internal"))}
-    attachments.link(files, holder, with_actions=[table.put_action(item) for item in items])
+    attachments.link(files, holder, with_actions=[transactions.put_action(item) for item in items])
