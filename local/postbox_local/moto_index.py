@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from postbox_local import moto_compact, moto_responses, moto_streams
+from postbox_local.moto_keyindex import Entry, TableIndex, cast, index_of, key_of, known_index, token
 from postbox_local.moto_streams import LOCK
 
 ENABLED = True
@@ -41,124 +42,13 @@ class _Unsupported(Exception):
     """This query takes moto's own path."""
 
 
-def _cast(value: Any) -> Any:
-    """The value DynamoDB orders keys by (moto compares `DynamoType.cast_value` too)."""
-    return value.cast_value
-
-
-def _token(value: Any) -> tuple[str, Any]:
-    return value.type, value.cast_value
-
-
-def _primary(hash_key: Any, range_key: Any | None) -> tuple[Any, ...]:
-    """An item's table key, as one flat tuple (one per stored item, shared by its entries in every space)."""
-    if range_key is None:
-        return hash_key.type, hash_key.cast_value
-    return hash_key.type, hash_key.cast_value, range_key.type, range_key.cast_value
-
-
-class _Space:
-    """One key space (the base table or one index): partition -> entries in key order."""
-
-    def __init__(self, hash_attr: str, sort_attrs: list[str], required: list[str]):
-        self.hash_attr = hash_attr
-        self.sort_attrs = sort_attrs
-        self.required = required  # attributes an item needs to be in this space
-        self.keys: dict[tuple[str, Any], list[tuple[Any, ...]]] = {}
-        self.items: dict[tuple[str, Any], list[Any]] = {}
-        # Every item of a partition refers to one token (an index partition such as a user's inbox holds thousands).
-        self.partitions: dict[tuple[str, Any], tuple[str, Any]] = {}
-        self.where: dict[tuple[Any, ...], tuple[tuple[str, Any], tuple[Any, ...]]] = {}
-
-    def discard(self, primary: tuple[Any, ...]) -> None:
-        found = self.where.pop(primary, None)
-        if found is None:
-            return
-        partition, key = found
-        keys, items = self.keys[partition], self.items[partition]
-        at = bisect.bisect_left(keys, key)
-        del keys[at], items[at]
-        if not keys:
-            del self.keys[partition], self.items[partition], self.partitions[partition]
-
-    def add(self, primary: tuple[Any, ...], item: Any) -> None:
-        attrs = item.attrs
-        if any(not attrs.get(name) for name in self.required):
-            return
-        token = _token(attrs[self.hash_attr])
-        partition = self.partitions.setdefault(token, token)
-        key = tuple(_cast(attrs[name]) for name in self.sort_attrs)
-        keys = self.keys.setdefault(partition, [])
-        items = self.items.setdefault(partition, [])
-        at = bisect.bisect_left(keys, key)
-        keys.insert(at, key)
-        items.insert(at, item)
-        self.where[primary] = (partition, key)
-
-
-class _TableIndex:
-    def __init__(self, table: Any):
-        # moto is imported where its models are patched or read, not with this module
-        from moto.dynamodb.models.table import GlobalSecondaryIndex
-
-        self.table = table
-        self.spaces: dict[str | None, _Space] = {}
-        if table.range_key_attr:
-            self.spaces[None] = _Space(table.hash_key_attr, [table.range_key_attr], [])
-        for index in table.all_indexes():
-            hashes = [k["AttributeName"] for k in index.schema if k["KeyType"] == "HASH"]
-            ranges = [k["AttributeName"] for k in index.schema if k["KeyType"] == "RANGE"]
-            if len(hashes) != 1 or len(ranges) > 1:
-                continue  # multi-attribute keys: moto's own path
-            if ranges:
-                range_attrs: list[str | None] = [ranges[0], table.range_key_attr]
-            elif isinstance(index, GlobalSecondaryIndex) and table.range_key_attr:
-                range_attrs = [table.range_key_attr, table.range_key_attr]
-            else:
-                range_attrs = [table.hash_key_attr, table.range_key_attr]
-            # moto orders an index by these attributes (Table._generate_attr_to_sort_by); the first is the index's hash.
-            order = table._generate_attr_to_sort_by([hashes[0], table.hash_key_attr], range_attrs)
-            self.spaces[index.name] = _Space(hashes[0], order[1:], hashes + ranges)
-        for item in table.all_items():
-            self.update(self.primary(item), item)
-
-    @staticmethod
-    def primary(item: Any) -> tuple[Any, ...]:
-        return _primary(item.hash_key, item.range_key)
-
-    def update(self, primary: tuple[Any, ...], item: Any | None) -> None:
-        for space in self.spaces.values():
-            space.discard(primary)
-            if item is not None:
-                space.add(primary, item)
-
-    def refresh(self, hash_key: Any, range_key: Any | None) -> None:
-        """Re-index the item stored under this key (or its absence)."""
-        primary = _primary(hash_key, range_key)
-        self.update(primary, self.table.get_item(hash_key, range_key) if range_key is not None or
-                    not self.table.range_key_attr else None)
-
-
-def _index(table: Any) -> _TableIndex:
-    index = table.__dict__.get("_postbox_index")
-    if index is None or index.table is not table:
-        index = _TableIndex(table)
-        table.__dict__["_postbox_index"] = index
-    return index
-
-
-def known_index(table: Any) -> _TableIndex | None:
-    index = table.__dict__.get("_postbox_index")
-    return index if index is not None and index.table is table else None
-
-
 def _bounds(keys: list[tuple[Any, ...]], comparison: str | None, values: list[Any]) -> tuple[int, int]:
     """The slice of `keys` whose first element satisfies the key condition on the sort key."""
     n = len(keys)
     if comparison is None:
         return 0, n
     op = comparison.upper()
-    cast = [_cast(v) for v in values]
+    bound = [cast(v) for v in values]
 
     def left(v: Any) -> int:
         return bisect.bisect_left(keys, v, key=lambda k: k[0])
@@ -167,20 +57,20 @@ def _bounds(keys: list[tuple[Any, ...]], comparison: str | None, values: list[An
         return bisect.bisect_right(keys, v, key=lambda k: k[0])
 
     if op in ("=", "EQ"):
-        return left(cast[0]), right(cast[0])
+        return left(bound[0]), right(bound[0])
     if op in ("<", "LT"):
-        return 0, left(cast[0])
+        return 0, left(bound[0])
     if op in ("<=", "LE"):
-        return 0, right(cast[0])
+        return 0, right(bound[0])
     if op in (">", "GT"):
-        return right(cast[0]), n
+        return right(bound[0]), n
     if op in (">=", "GE"):
-        return left(cast[0]), n
+        return left(bound[0]), n
     if op == "BETWEEN":
-        lo, hi = left(cast[0]), right(cast[1])
+        lo, hi = left(bound[0]), right(bound[1])
         return lo, max(lo, hi)
     if op == "BEGINS_WITH":
-        prefix = cast[0]
+        prefix = bound[0]
         if not isinstance(prefix, str | bytes) or not prefix:
             raise _Unsupported
         lo = left(prefix)
@@ -198,7 +88,7 @@ def _plan(table: Any, hash_key: Any, range_comparison: str | None, range_objs: l
     # moto is imported where its models are patched or read, not with this module
     from moto.dynamodb.models.dynamo_type import DynamoType
 
-    index = _index(table)
+    index = index_of(table)
     space = index.spaces.get(index_name)
     if space is None:
         raise _Unsupported
@@ -214,14 +104,13 @@ def _plan(table: Any, hash_key: Any, range_comparison: str | None, range_objs: l
         partition_value = hash_key_conditions[0][1]
     if range_key_conditions and range_key_conditions[0][0] != space.sort_attrs[0]:
         raise _Unsupported
-    partition = _token(partition_value)
-    keys, items = space.keys.get(partition, []), space.items.get(partition, [])
+    keys, items = space.partition(token(partition_value))
     try:
         lo, hi = _bounds(keys, range_comparison, range_objs)
         if exclusive_start_key:
             if any(name not in exclusive_start_key for name in space.sort_attrs):
                 raise _Unsupported
-            start = tuple(_cast(DynamoType(exclusive_start_key[name])) for name in space.sort_attrs)
+            start = tuple(cast(DynamoType(exclusive_start_key[name])) for name in space.sort_attrs)
             if scan_index_forward:
                 lo = max(lo, bisect.bisect_right(keys, start))
             else:
@@ -274,14 +163,29 @@ def _patched_all_items(original: Callable[..., Any]) -> Callable[..., Any]:
     return all_items
 
 
+def _entries_before(table: Any, key: Any) -> tuple[TableIndex | None, list[Entry | None]]:
+    """The table's index (if built) and the entries of the item stored under `key` (an item's attributes or its
+    key), read before a write changes it. A key moto will refuse has none."""
+    index = known_index(table)
+    if index is None:
+        return None, []
+    try:
+        return index, index.entries(index.stored(*key_of(table, key)))
+    except Exception:  # moto answers the bad key itself
+        return index, index.entries(None)
+
+
+_in_update = [0]  # > 0 while moto's update_item runs: the put it makes for a new item is indexed by the update
+
+
 def _after_put(original: Callable[..., Any]) -> Callable[..., Any]:
-    def put_item(self: Any, *args: Any, **kwargs: Any) -> Any:
+    def put_item(self: Any, item_attrs: Any, *args: Any, **kwargs: Any) -> Any:
         with LOCK:
-            item = original(self, *args, **kwargs)
+            index, before = _entries_before(self, item_attrs) if not _in_update[0] else (None, [])
+            item = original(self, item_attrs, *args, **kwargs)
             moto_compact.stored(item)
-            index = known_index(self)
             if index is not None:
-                index.update(index.primary(item), item)
+                index.change(before, item)
             return item
     return put_item
 
@@ -292,32 +196,27 @@ def _after_delete(original: Callable[..., Any]) -> Callable[..., Any]:
             item = original(self, hash_key, range_key)
             index = known_index(self)
             if index is not None and item is not None:
-                index.update(index.primary(item), None)
+                index.change(index.entries(item), None)
             return item
     return delete_item
-
-
-def key_of(table: Any, key: Any) -> tuple[Any, Any]:
-    # moto is imported where its models are patched or read, not with this module
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
-    if isinstance(key, dict) and table.hash_key_attr in key:
-        hash_key = DynamoType(key[table.hash_key_attr])
-        range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr in key else None
-        return hash_key, range_key
-    return DynamoType(key), None
 
 
 def _after_update(original: Callable[..., Any]) -> Callable[..., Any]:
     def update_item(self: Any, table_name: str, key: Any, *args: Any, **kwargs: Any) -> Any:
         with LOCK:
+            table = self.tables.get(table_name)
+            index, before = _entries_before(table, key) if table is not None else (None, [])
+            _in_update[0] += 1
             try:
                 return original(self, table_name, key, *args, **kwargs)
             finally:  # moto changes the stored item in place, even when a later step fails
-                table = self.tables.get(table_name)
-                index = known_index(table) if table is not None else None
+                _in_update[0] -= 1
                 if index is not None:
-                    index.refresh(*key_of(table, key))
+                    try:
+                        after = index.stored(*key_of(table, key))
+                    except Exception:  # a key moto refused: nothing was written
+                        after = None
+                    index.change(before, after)
     return update_item
 
 

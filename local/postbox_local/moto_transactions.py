@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from postbox_local import moto_compact
-from postbox_local.moto_index import key_of, known_index
+from postbox_local.moto_keyindex import key_of, known_index
 from postbox_local.moto_streams import LOCK
 
 
@@ -36,6 +36,8 @@ def _transaction_keys(backend: Any, transact_items: list[dict[str, Any]]) -> lis
 
 
 def _restore(table: Any, hash_key: Any, range_key: Any, saved: Any) -> None:
+    index = known_index(table)
+    before = index.entries(index.stored(hash_key, range_key)) if index is not None else []
     if range_key is not None:
         partition = table.items[hash_key]
         if saved is None:
@@ -50,9 +52,8 @@ def _restore(table: Any, hash_key: Any, range_key: Any, saved: Any) -> None:
         table.items[hash_key] = saved
     if saved is not None:
         moto_compact.stored(saved)
-    index = known_index(table)
     if index is not None:
-        index.refresh(hash_key, range_key)
+        index.change(before, saved)
 
 
 class NoTableCopy:
