@@ -98,3 +98,16 @@ def _explained(lines: list[str], group: list[ast.stmt]) -> bool:
 @pytest.mark.parametrize("folder", ["layers", "local", "functions"])
 def test_imports_inside_functions_say_why(folder):
     assert [problem for path in _modules(folder) for problem in _late_imports(path)] == []
+
+
+def test_no_module_in_the_layer_imports_boto3_when_it_is_imported():
+    """Importing boto3 costs about as much as the rest of a handler's cold start: the layer imports it on first use
+    (a module's top holds it only for type checking)."""
+    eager = []
+    for path in _modules("layers/core/postbox"):
+        for node in ast.parse(path.read_text()).body:
+            modules = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                       else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            eager += [f"{path.relative_to(ROOT)}: {module}" for module in modules
+                      if module.split(".")[0] in ("boto3", "botocore")]
+    assert eager == []

@@ -16,8 +16,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from boto3.dynamodb.conditions import Attr
-
 from postbox.dal import keys, table, transactions
 from postbox.dal.table import Item, Key
 
@@ -114,16 +112,16 @@ class Outcome:
 def state_condition(stored: Item | None) -> Any:
     """A condition that holds only while the entry is as `stored` (absent, or with these flags)."""
     if stored is None:
-        return Attr("PK").not_exists()
-    condition = Attr("PK").exists()
+        return table.attr("PK").not_exists()
+    condition = table.attr("PK").exists()
     for flag in ("read", "archived"):
-        condition = condition & (Attr(flag).eq(stored[flag]) if flag in stored else Attr(flag).not_exists())
+        condition = condition & (table.attr(flag).eq(stored[flag]) if flag in stored else table.attr(flag).not_exists())
     if "kind" in stored:
-        condition = condition & Attr("kind").eq(stored["kind"])
+        condition = condition & table.attr("kind").eq(stored["kind"])
     if stored.get("kind") == "conversation":  # its counters are per message type: a guess must know it
         message_type = stored.get("messageType")
-        condition = condition & (Attr("messageType").eq(message_type) if message_type
-                                 else Attr("messageType").not_exists())
+        condition = condition & (table.attr("messageType").eq(message_type) if message_type
+                                 else table.attr("messageType").not_exists())
     return condition
 
 
@@ -264,7 +262,7 @@ def rewrite_versioned(key: Key, recompute: Callable[[Item | None], dict[str, Any
         if wanted is None:
             return False
         version = (before or {}).get(VERSION)
-        unchanged = Attr(VERSION).eq(version) if version is not None else Attr(VERSION).not_exists()
+        unchanged = table.attr(VERSION).eq(version) if version is not None else table.attr(VERSION).not_exists()
         try:
             table.put({**key, **wanted, VERSION: int(version or 0) + 1}, condition=unchanged)
             return True

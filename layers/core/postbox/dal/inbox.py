@@ -7,8 +7,6 @@ the entry between the index partitions (unread, archived).
 
 from dataclasses import dataclass
 
-from boto3.dynamodb.conditions import Key as K
-
 from postbox.dal import counters, keys, table
 from postbox.dal.feed import FeedQuery
 from postbox.dal.table import Item, Key
@@ -65,7 +63,7 @@ def user_of(entry_key: Key) -> str:
 def source_entry_keys(source_id: str) -> list[Key]:
     """Every entry of a source, from the source index: one Query per shard (keys.source_feeds)."""
     return [table.key_of(row) for feed in keys.source_feeds(source_id)
-            for row in table.query_all(K("GSI4PK").eq(feed), index=keys.BY_SOURCE_INDEX)]
+            for row in table.query_all(table.key_attr("GSI4PK").eq(feed), index=keys.BY_SOURCE_INDEX)]
 
 
 def delete_entries(entry_keys: list[Key]) -> int:
@@ -164,5 +162,5 @@ def get_entries(entry_keys: list[Key]) -> dict[tuple[str, str], Item]:
 
 
 def unread_source_ids(user_id: str) -> list[str]:
-    rows = table.query_all(K("GSI3PK").eq(keys.unread_feed(user_id)), index=keys.UNREAD_INDEX)
+    rows = table.query_all(table.key_attr("GSI3PK").eq(keys.unread_feed(user_id)), index=keys.UNREAD_INDEX)
     return [keys.source_of(row) for row in rows]

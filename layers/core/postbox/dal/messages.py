@@ -3,8 +3,6 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from boto3.dynamodb.conditions import Attr
-
 from postbox.dal import counters, keys, table, transactions
 from postbox.dal.table import Item, Key
 
@@ -60,7 +58,7 @@ def put_new(item: Item) -> None:
 
 def put_new_actions(item: Item) -> list[dict]:
     """put_new as TransactWriteItems actions (a message written together with its attachments' links)."""
-    return [transactions.put_action(item, condition=Attr("PK").not_exists()), *feed_counter_actions(item, 1)]
+    return [transactions.put_action(item, condition=table.attr("PK").not_exists()), *feed_counter_actions(item, 1)]
 
 
 def feed_size(partition: str) -> int:
@@ -83,11 +81,9 @@ def get(message_id: str) -> Item | None:
 
 def delete_existing(message: Item) -> bool:
     """Delete if present, with its feeds' sizes; False when it was already gone (a concurrent delete)."""
-    expr = table.Expression()
-    delete = {"TableName": table.table_name(), "Key": table.serialize(keys.message_key(message["id"])),
-              "ConditionExpression": expr.build(Attr("PK").exists()), **expr.params()}
+    delete = transactions.delete_action(keys.message_key(message["id"]), condition=table.attr("PK").exists())
     try:
-        transactions.transact_write([{"Delete": delete}, *feed_counter_actions(message, -1)])
+        transactions.transact_write([delete, *feed_counter_actions(message, -1)])
     except transactions.TransactionCancelled as cancelled:
         if "ConditionalCheckFailed" in cancelled.reasons:
             return False

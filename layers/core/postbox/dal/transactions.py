@@ -30,22 +30,20 @@ class TransactionCancelled(Exception):
 
 def put_action(item: Item, *, condition: "ConditionBase | None" = None) -> dict[str, Any]:
     """A Put for transact_write."""
-    put: dict[str, Any] = {"TableName": table.table_name(), "Item": table.serialize(item)}
-    if condition is not None:
-        expr = table.Expression()
-        put["ConditionExpression"] = expr.build(condition)
-        put.update(expr.params())
-    return {"Put": put}
+    return _conditional("Put", {"TableName": table.table_name(), "Item": table.serialize(item)}, condition)
 
 
 def delete_action(key: Key, *, condition: "ConditionBase | None" = None) -> dict[str, Any]:
     """A Delete for transact_write."""
-    delete: dict[str, Any] = {"TableName": table.table_name(), "Key": table.serialize(key)}
+    return _conditional("Delete", {"TableName": table.table_name(), "Key": table.serialize(key)}, condition)
+
+
+def _conditional(kind: str, action: dict[str, Any], condition: "ConditionBase | None") -> dict[str, Any]:
     if condition is not None:
         expr = table.Expression()
-        delete["ConditionExpression"] = expr.build(condition)
-        delete.update(expr.params())
-    return {"Delete": delete}
+        action["ConditionExpression"] = expr.build(condition)
+        action.update(expr.params())
+    return {kind: action}
 
 
 def update_action(key: Key, update_expression: str, *, names: dict[str, str] | None = None,
