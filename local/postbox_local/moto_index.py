@@ -6,10 +6,11 @@ request read a table while another writes it (`dictionary changed size during it
 per process:
 
 - **Query in O(result)**: each table keeps, per partition of the base table and of every secondary index, its items
-  in key order (kept in step on put, update, delete, batch write, PartiQL and transactions). A Query bisects to its
-  key condition and its ExclusiveStartKey and hands moto only the items it will look at (up to `Limit`, plus the
-  next one, which tells moto to return a LastEvaluatedKey exactly when it would have), so moto's own code still
-  applies conditions, filters, projections and paging: the answers are moto's, only the candidates are fewer.
+  in key order (postbox_local.moto_keyindex; kept in step on put, update, delete, batch write, PartiQL and
+  transactions). A Query bisects to its key condition and its ExclusiveStartKey and hands moto only the items it
+  will look at (up to `Limit`, plus the next one, which tells moto to return a LastEvaluatedKey exactly when it
+  would have), so moto's own code still applies conditions, filters, projections and paging: the answers are
+  moto's, only the candidates are fewer.
   Queries it does not cover (multi-attribute keys, the legacy QueryFilter) go to moto unchanged.
 - **Transactions without a table copy**: postbox_local.moto_transactions.
 - **One request at a time**: every DynamoDB and DynamoDB Streams request holds one lock.
@@ -28,7 +29,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from postbox_local import moto_compact, moto_responses, moto_streams
-from postbox_local.moto_keyindex import Entry, TableIndex, cast, index_of, key_of, known_index, token
+from postbox_local.moto_keyindex import Entry, TableIndex, cast, index_of, key_of, known_index
 from postbox_local.moto_streams import LOCK
 
 ENABLED = True
@@ -104,7 +105,7 @@ def _plan(table: Any, hash_key: Any, range_comparison: str | None, range_objs: l
         partition_value = hash_key_conditions[0][1]
     if range_key_conditions and range_key_conditions[0][0] != space.sort_attrs[0]:
         raise _Unsupported
-    keys, items = space.partition(token(partition_value))
+    keys, items = space.partition(cast(partition_value))
     try:
         lo, hi = _bounds(keys, range_comparison, range_objs)
         if exclusive_start_key:

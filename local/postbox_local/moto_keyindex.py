@@ -9,13 +9,8 @@ from typing import Any
 
 
 def cast(value: Any) -> Any:
-    """The value DynamoDB orders keys by (moto compares `DynamoType.cast_value` too)."""
-    return value.cast_value
-
-
-def token(value: Any) -> Any:
-    """A partition's key in a space (a key attribute has one declared type, so its value alone tells partitions
-    apart)."""
+    """The value DynamoDB orders keys by (moto compares `DynamoType.cast_value` too), and a partition's key in a
+    space (a key attribute has one declared type, so its value alone tells partitions apart)."""
     return value.cast_value
 
 
@@ -54,11 +49,11 @@ class _Space:
         attrs = item.attrs
         if any(not attrs.get(name) for name in self.required):
             return None
-        return token(attrs[self.hash_attr]), tuple(_shared(cast(attrs[name]), strings) for name in self.sort_attrs)
+        return cast(attrs[self.hash_attr]), tuple(_shared(cast(attrs[name]), strings) for name in self.sort_attrs)
 
-    def partition(self, partition_token: Any) -> tuple[list[tuple[Any, ...]], list[Any]]:
+    def partition(self, value: Any) -> tuple[list[tuple[Any, ...]], list[Any]]:
         """A partition's sort keys and items, in key order."""
-        found = self.partitions.get(partition_token)
+        found = self.partitions.get(value)
         if found is None:
             return [], []
         if isinstance(found, tuple):
