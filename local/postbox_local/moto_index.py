@@ -166,14 +166,20 @@ def _patched_all_items(original: Callable[..., Any]) -> Callable[..., Any]:
 
 def _entries_before(table: Any, key: Any) -> tuple[TableIndex | None, list[Entry | None]]:
     """The table's index (if built) and the entries of the item stored under `key` (an item's attributes or its
-    key), read before a write changes it. A key moto will refuse has none."""
+    key), read before a write changes it."""
     index = known_index(table)
     if index is None:
         return None, []
+    return index, index.entries(_stored_under(index, key))
+
+
+def _stored_under(index: TableIndex, key: Any) -> Any | None:
+    """The item stored under `key` (a request's key or an item's attributes); None if none, or if moto refuses the
+    key (moto answers the bad key itself)."""
     try:
-        return index, index.entries(index.stored(*key_of(table, key)))
-    except Exception:  # moto answers the bad key itself
-        return index, index.entries(None)
+        return index.stored(*key_of(index.table, key))
+    except Exception:
+        return None
 
 
 _in_update = [0]  # > 0 while moto's update_item runs: the put it makes for a new item is indexed by the update
@@ -213,11 +219,7 @@ def _after_update(original: Callable[..., Any]) -> Callable[..., Any]:
             finally:  # moto changes the stored item in place, even when a later step fails
                 _in_update[0] -= 1
                 if index is not None:
-                    try:
-                        after = index.stored(*key_of(table, key))
-                    except Exception:  # a key moto refused: nothing was written
-                        after = None
-                    index.change(before, after)
+                    index.change(before, _stored_under(index, key))
     return update_item
 
 
